@@ -1,0 +1,143 @@
+"""``MemoryStore``: a dict with monotonic-clock expiry, lazy on read plus a periodic sweep.
+
+``memory://NAME`` gives every store opened with the same NAME in one process the same data
+(each store object starts and closes on its own), so several registries can share it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import weakref
+from typing import Any, ClassVar
+
+from sessionkv import ConfigurationError, Option, SessionKVStore, StoreCapabilities, StoreURL, resolve_options
+from sessionkv.options import NAMESPACE_OPTION
+
+
+class MemoryData:
+    """The shared dict behind one or more ``MemoryStore`` objects: full key -> (value, deadline)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, tuple[bytes, float]] = {}
+
+    def live(self, full_key: str, now: float) -> bytes | None:
+        entry = self.items.get(full_key)
+        if entry is None:
+            return None
+        if entry[1] <= now:
+            del self.items[full_key]
+            return None
+        return entry[0]
+
+    def sweep(self, now: float) -> int:
+        expired = [k for k, (_, deadline) in self.items.items() if deadline <= now]
+        for k in expired:
+            del self.items[k]
+        return len(expired)
+
+
+_named: weakref.WeakValueDictionary[str, MemoryData] = weakref.WeakValueDictionary()
+
+
+def shared_data(name: str) -> MemoryData:
+    """The data for ``memory://NAME``; lives while any store opened on NAME exists."""
+    data = _named.get(name)
+    if data is None:
+        data = MemoryData()
+        _named[name] = data
+    return data
+
+
+class MemoryStore(SessionKVStore):
+    """An in-process store; private unless given a ``name`` (then shared in this process)."""
+
+    capabilities = StoreCapabilities(ttl_resolution=0.001, min_ttl=0.000001, atomic_mset=True)
+    options: ClassVar[dict[str, Option]] = {
+        "namespace": NAMESPACE_OPTION,
+        "cleanup_interval": Option(float, 30.0, "seconds between sweeps of expired keys", positive=True),
+    }
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        namespace: str = NAMESPACE_OPTION.default,
+        cleanup_interval: float = 30.0,
+        clock: Any = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.namespace = namespace
+        self.cleanup_interval = cleanup_interval
+        self._data = shared_data(name) if name else MemoryData()
+        self._clock = clock
+        self._sweeper: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_url(cls, url: StoreURL, **overrides: Any) -> MemoryStore:
+        if url.username or url.password or len(url.hosts) > 1 or (url.host and url.host.port):
+            raise ConfigurationError("memory:// takes only an optional NAME: memory:// or memory://NAME")
+        if url.path not in ("", "/"):
+            raise ConfigurationError(f"memory:// takes no path, got {url.path!r}")
+
+        opts = resolve_options(cls.options, url.query, overrides, scheme="memory")
+        return cls(name=url.host.host if url.host else None, **opts)
+
+    async def start(self) -> None:
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+
+    async def close(self) -> None:
+        task, self._sweeper = self._sweeper, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.cleanup_interval)
+            self._data.sweep(self._clock())
+
+    async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> None:
+        full = self.namespace + key
+        now = self._clock()
+        if only_if_exists and self._data.live(full, now) is None:
+            return
+        self._data.items[full] = (value, now + ttl)
+
+    async def mset(self, items: list[tuple[str, bytes, float]]) -> None:
+        now = self._clock()
+        ns = self.namespace
+        self._data.items.update({ns + key: (value, now + ttl) for key, value, ttl in items})
+
+    async def get(self, key: str) -> bytes | None:
+        return self._data.live(self.namespace + key, self._clock())
+
+    async def mget(self, keys: list[str]) -> list[bytes | None]:
+        now, ns, live = self._clock(), self.namespace, self._data.live
+        return [live(ns + key, now) for key in keys]
+
+    async def expire(self, *keys: str, ttl: float) -> None:
+        now, ns, items = self._clock(), self.namespace, self._data.items
+        for key in keys:
+            full = ns + key
+            if self._data.live(full, now) is not None:
+                items[full] = (items[full][0], now + ttl)
+
+    async def keys(self, prefix: str = "") -> list[str]:
+        now, start = self._clock(), self.namespace + prefix
+        cut = len(self.namespace)
+        return [
+            k[cut:] for k, (_, deadline) in list(self._data.items.items()) if deadline > now and k.startswith(start)
+        ]
+
+    async def delete(self, keys: list[str]) -> None:
+        ns, items = self.namespace, self._data.items
+        for key in keys:
+            items.pop(ns + key, None)
+
+    def __repr__(self) -> str:
+        where = f"memory://{self.name}" if self.name else "memory://"
+        return f"<MemoryStore {where} namespace={self.namespace!r}>"

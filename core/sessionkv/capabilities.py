@@ -1,0 +1,33 @@
+"""What a store can and cannot do, declared by each backend and verified by the conformance suite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCapabilities:
+    """A backend's declared limits.
+
+    ttl_resolution: seconds; a key may outlive its ttl by at most this much.
+    min_ttl: the smallest ttl the backend honours; smaller ttls round UP to it.
+    max_ttl: the largest ttl accepted (``None``: unlimited); at least 365 days.
+    max_value_size: largest value in bytes (``None``: unlimited).
+    max_key_size: largest key in UTF-8 bytes (``None``: unlimited); at least 1024.
+    atomic_mset: whether ``mset`` applies all items or none.
+    """
+
+    ttl_resolution: float = 0.001
+    min_ttl: float = 0.001
+    max_ttl: float | None = None
+    max_value_size: int | None = None
+    max_key_size: int | None = None
+    atomic_mset: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.ttl_resolution > 0 or not self.min_ttl > 0:
+            raise ValueError("ttl_resolution and min_ttl must be > 0")
+        if self.max_ttl is not None and self.max_ttl < 365 * 86400:
+            raise ValueError("max_ttl must allow at least 365 days")
+        if self.max_key_size is not None and self.max_key_size < 1024:
+            raise ValueError("max_key_size must allow at least 1024 bytes")

@@ -1,0 +1,5 @@
+"""``python -m sessionkv.cli``."""
+
+from . import entry
+
+entry()

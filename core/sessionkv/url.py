@@ -1,0 +1,133 @@
+"""Store URLs: parsed into parts, with the password kept out of every repr, log and error."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, quote, unquote
+
+from .errors import InvalidURLError
+
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://(.*)$", re.DOTALL)
+_REDACTED = "***"
+
+
+def redact(text: str) -> str:
+    """Hide the password of every ``scheme://user:password@`` in ``text``."""
+    return re.sub(
+        r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^/?#@\s:]*:)(?P<pw>[^/?#\s]*)@",
+        lambda m: f"{m.group('head')}{_REDACTED}@",
+        text,
+    )
+
+
+@dataclass(frozen=True)
+class Host:
+    """One ``host[:port]`` of a URL; IPv6 hosts are kept without brackets."""
+
+    host: str
+    port: int | None = None
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port is None else f"{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class StoreURL:
+    """A parsed store URL: ``scheme://[user[:password]@]host[:port][,host[:port]...][/path][?opt=value]``.
+
+    The password is held but never shown: ``repr``/``str`` print ``***`` in its place.
+    """
+
+    scheme: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    hosts: tuple[Host, ...] = ()
+    path: str = ""
+    query: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, url: str) -> StoreURL:
+        """Parse ``url``; raise ``InvalidURLError`` (password redacted) when it is malformed."""
+        if not isinstance(url, str):
+            raise TypeError(f"a store URL must be str, not {type(url).__name__}")
+        m = _SCHEME_RE.match(url.strip())
+        if not m:
+            raise InvalidURLError(
+                f"not a store URL: {redact(url)!r}; expected scheme://..., e.g. memory:// or redis://localhost:6379/0"
+            )
+        scheme, rest = m.group(1).lower(), m.group(2)
+        if "#" in rest:
+            raise InvalidURLError(f"store URLs take no #fragment: {redact(url)!r}")
+        rest, _, qs = rest.partition("?")
+        netloc, slash, path = rest.partition("/")
+        username = password = None
+        if "@" in netloc:
+            userinfo, _, netloc = netloc.rpartition("@")
+            user, colon, pw = userinfo.partition(":")
+            username = _unquote(user, url) or None
+            password = _unquote(pw, url) if colon else None
+        hosts = tuple(_parse_host(h, url) for h in netloc.split(",")) if netloc else ()
+        query: dict[str, str] = {}
+        try:
+            pairs = parse_qsl(qs, keep_blank_values=True, strict_parsing=bool(qs), errors="strict")
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidURLError(f"malformed query string in {redact(url)!r}") from None
+        for key, value in pairs:
+            if key in query:
+                raise InvalidURLError(f"option {key!r} is given twice in {redact(url)!r}")
+            query[key] = value
+        return cls(scheme, username, password, hosts, _unquote(slash + path, url), query)
+
+    @property
+    def host(self) -> Host | None:
+        """The first host, or ``None`` when the URL names none."""
+        return self.hosts[0] if self.hosts else None
+
+    def __str__(self) -> str:
+        return self.render(show_password=False)
+
+    def __repr__(self) -> str:
+        return f"StoreURL({self.render(show_password=False)!r})"
+
+    def render(self, *, show_password: bool = False) -> str:
+        """The URL as text; the password appears only when ``show_password`` is true."""
+        auth = ""
+        if self.username is not None or self.password is not None:
+            auth = quote(self.username or "", safe="")
+            if self.password is not None:
+                auth += ":" + (quote(self.password, safe="") if show_password else _REDACTED)
+            auth += "@"
+        hosts = ",".join(str(h) for h in self.hosts)
+        qs = "&".join(f"{quote(k, safe='')}={quote(v, safe=':')}" for k, v in self.query.items())
+        return f"{self.scheme}://{auth}{hosts}{quote(self.path, safe='/')}{'?' + qs if qs else ''}"
+
+
+def _unquote(text: str, url: str) -> str:
+    try:
+        return unquote(text, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidURLError(f"bad percent-encoding in {redact(url)!r}") from None
+
+
+def _parse_host(text: str, url: str) -> Host:
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise InvalidURLError(f"unclosed IPv6 bracket in {redact(url)!r}")
+        host, rest = text[1:end], text[end + 1 :]
+        if rest and not rest.startswith(":"):
+            raise InvalidURLError(f"unexpected text after IPv6 host in {redact(url)!r}")
+        port_text = rest[1:] if rest else None
+    else:
+        host, colon, port_text_ = text.partition(":")
+        port_text = port_text_ if colon else None
+    if not host:
+        raise InvalidURLError(f"empty host in {redact(url)!r}")
+    port = None
+    if port_text is not None:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise InvalidURLError(f"port must be a number from 1 to 65535 in {redact(url)!r}")
+        port = int(port_text)
+    return Host(_unquote(host, url), port)
