@@ -126,6 +126,16 @@ class MemoryStore(SessionKVStore):
             if self._data.live(full, now) is not None:
                 items[full] = (items[full][0], now + ttl)
 
+    async def touch(self, keys: list[str], ttl: float) -> list[str]:
+        now, ns, items, missing = self._clock(), self.namespace, self._data.items, []
+        for key in keys:
+            full = ns + key
+            if self._data.live(full, now) is None:
+                missing.append(key)
+            else:
+                items[full] = (items[full][0], now + ttl)
+        return missing
+
     async def keys(self, prefix: str = "") -> list[str]:
         now, start = self._clock(), self.namespace + prefix
         cut = len(self.namespace)

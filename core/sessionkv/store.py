@@ -20,6 +20,8 @@ Contract (the conformance suite certifies exactly this text):
   keys are ignored and never created.
 - ``keys(prefix)`` returns every unexpired key starting with ``prefix`` taken literally (no
   glob), each once, in any order; ``""`` lists the whole namespace.
+- ``touch(keys, ttl)`` (optional, with a default) does what ``expire`` does and returns the keys
+  that were missing; heartbeats use it to re-write only lost records.
 - ``delete(keys)`` ignores missing keys; an empty list does nothing.
 - Every store has a ``namespace`` (default ``"sessionkv:"``) prepended to keys on the server;
   ``keys()`` returns keys without it and never sees other namespaces.
@@ -107,6 +109,19 @@ class SessionKVStore(abc.ABC):
     async def expire(self, *keys: str, ttl: float) -> None:
         """Give each live key a new ttl; missing keys are ignored, never created."""
 
+    async def touch(self, keys: list[str], ttl: float) -> list[str]:
+        """Like ``expire``, but return the keys that were missing (and so not refreshed).
+
+        Optional capability for heartbeats: refresh many TTLs and learn which records must be
+        re-written. This default reads then expires (two round trips, not atomic: a key that
+        expires in between is reported live); backends override it with one exact round trip.
+        """
+        values = await self.mget(keys)
+        live = [key for key, value in zip(keys, values, strict=True) if value is not None]
+        if live:
+            await self.expire(*live, ttl=ttl)
+        return [key for key, value in zip(keys, values, strict=True) if value is None]
+
     @abc.abstractmethod
     async def keys(self, prefix: str = "") -> list[str]:
         """Every live key starting with ``prefix`` (literal, no glob), namespace stripped, each once."""
@@ -186,6 +201,18 @@ def _wrap_expire(impl: Method) -> Method:
     return expire
 
 
+def _wrap_touch(impl: Method) -> Method:
+    async def touch(self: SessionKVStore, keys: list[str], ttl: float) -> list[str]:
+        checked = _unique(check_keys(keys, self.capabilities))
+        checked_ttl = check_ttl(ttl, self.capabilities)
+        if not checked:
+            return []
+        missing: list[str] = await impl(self, checked, checked_ttl)
+        return missing
+
+    return touch
+
+
 def _wrap_keys(impl: Method) -> Method:
     async def keys(self: SessionKVStore, prefix: str = "") -> list[str]:
         found: list[str] = await impl(self, check_prefix(prefix))
@@ -209,12 +236,13 @@ _WRAPPERS: dict[str, Callable[[Method], Method]] = {
     "get": _wrap_get,
     "mget": _wrap_mget,
     "expire": _wrap_expire,
+    "touch": _wrap_touch,
     "keys": _wrap_keys,
     "delete": _wrap_delete,
 }
 
 # The base class's own default mset/mget are wrapped too, so a backend that keeps them is checked.
-for _name in ("mset", "mget"):
+for _name in ("mset", "mget", "touch"):
     _checked = functools.wraps(SessionKVStore.__dict__[_name])(_WRAPPERS[_name](SessionKVStore.__dict__[_name]))
     setattr(_checked, _CHECKED_ATTR, True)
     setattr(SessionKVStore, _name, _checked)
