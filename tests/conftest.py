@@ -1,3 +1,6 @@
 """Shared fixtures for sessionkv's own tests; server fixtures live in tests/servers/."""
 
 from __future__ import annotations
+
+# Real-server fixtures (redis_server, redis_cluster, ...); tests/ is on sys.path (rootdir conftest, no __init__.py).
+pytest_plugins = ["servers.redis"]

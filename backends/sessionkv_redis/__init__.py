@@ -1,4 +1,11 @@
-"""The Redis and Redis Cluster (redis-py asyncio) backend for sessionkv.
+"""The Redis and Redis Cluster (redis-py asyncio) backend for sessionkv: ``pip install "sessionkv[redis]"``.
 
-Its client library is installed by `pip install "sessionkv[redis]"`.
+URLs: ``redis://[[user]:password@]host[:port][/db]``, ``rediss://...`` (TLS), ``unix:///path/redis.sock?db=N``,
+``redis+cluster://host:port[,host:port...]``. Options (query string or keyword overrides): namespace,
+socket_timeout, socket_connect_timeout, max_connections, client_name, retries, db; TLS: ssl_ca_certs,
+ssl_certfile, ssl_keyfile, ssl_cert_reqs, ssl_check_hostname (rediss://, and redis+cluster:// with ssl=true).
+Or wrap a client you own: ``RedisStore(redis.asyncio.Redis(...), namespace="app:")``.
+
+mset is atomic on one server (MULTI/EXEC), not across a cluster; see ``sessionkv_redis.store``.
+This package does not import redis-py; ``sessionkv_redis.store`` does, when a redis URL is opened.
 """

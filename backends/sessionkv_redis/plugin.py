@@ -13,6 +13,5 @@ def sessionkv_backends() -> list[BackendSpec]:
             install='pip install "sessionkv[redis]"',
             extra="redis",
             description="Redis and Redis Cluster (redis-py asyncio)",
-            ready=False,
         )
     ]

@@ -19,6 +19,7 @@ from .errors import (
 )
 from .options import DEFAULT_NAMESPACE, Option, resolve_options
 from .plugins import ENTRY_POINT_GROUP, BackendSpec, hookimpl, hookspec
+from .registry import NodeInfo, SessionInfo, SessionNode, SessionRegistry
 from .store import SessionKVStore
 from .url import Host, StoreURL, redact
 
@@ -33,9 +34,13 @@ __all__ = [
     "Host",
     "InvalidURLError",
     "MissingExtraError",
+    "NodeInfo",
     "Option",
+    "SessionInfo",
     "SessionKVError",
     "SessionKVStore",
+    "SessionNode",
+    "SessionRegistry",
     "StoreCapabilities",
     "StoreError",
     "StoreNotStartedError",

@@ -20,6 +20,12 @@ from ..url import redact
 #: subcommand name -> module implementing it
 COMMANDS: dict[str, str] = {
     "backends": "sessionkv.cli.backends",
+    "check": "sessionkv.cli.check",
+    "sessions": "sessionkv.cli.sessions",
+    "nodes": "sessionkv.cli.nodes",
+    "close": "sessionkv.cli.close",
+    "serve": "sessionkv.cli.serve",
+    "demo": "sessionkv.cli.demo",
 }
 
 

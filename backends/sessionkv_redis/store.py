@@ -1,0 +1,274 @@
+"""``RedisStore``: sessionkv on Redis or Redis Cluster through redis-py's asyncio client.
+
+Keys are ``namespace + key`` (UTF-8), values bytes, TTLs whole milliseconds rounded UP (``PX``,
+``PEXPIRE``; never 0). Batches are one round trip: ``MGET`` (per slot in a cluster), and
+pipelines of ``SET``/``PEXPIRE``. ``mset`` is a MULTI/EXEC transaction on a single node, still one
+round trip and no slower (bench/redis_bench.py): other clients never see it half-applied, and a
+refusal while queueing (e.g. out of memory) aborts every item; so ``atomic_mset=True``. In a cluster
+it is a plain pipeline split by node: not atomic. ``capabilities.max_value_size`` is the server's
+``proto-max-bulk-len`` (read at start; 512 MiB if CONFIG is not allowed). Server failures raise
+``StoreError`` with the cause chained and the password hidden.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from typing import Any, ClassVar, NoReturn, cast
+
+from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
+
+from sessionkv import (
+    ConfigurationError,
+    Option,
+    SessionKVStore,
+    StoreCapabilities,
+    StoreError,
+    StoreNotStartedError,
+    StoreURL,
+    redact,
+)
+from sessionkv.options import NAMESPACE_OPTION
+
+from .config import ALL_OPTIONS, RedisConfig
+
+#: Errors from the client that mean "the server failed", turned into ``StoreError``.
+SERVER_ERRORS = (RedisError, RedisClusterException, OSError)
+#: How many keys SCAN examines per call; large, so listing costs few round trips.
+SCAN_COUNT = 1000
+_GLOB_SPECIAL = re.compile(r"([\\*?\[\]])")
+_YEAR = 365 * 86400
+
+#: One server: MULTI/EXEC makes mset atomic (see the module docstring).
+SINGLE_NODE_CAPABILITIES = StoreCapabilities(
+    ttl_resolution=0.001,  # PX/PEXPIRE are milliseconds; expiry is checked on every access
+    min_ttl=0.001,
+    max_ttl=100 * _YEAR,  # PX is an int64 of ms; 100 years stays far from overflow
+    max_value_size=512 * 1024 * 1024,  # proto-max-bulk-len default; start() reads the server's own
+    max_key_size=None,  # Redis keys may be up to 512 MiB
+    atomic_mset=True,
+)
+#: A cluster: keys live on different nodes, so mset is one pipeline per node and not atomic.
+CLUSTER_CAPABILITIES = dataclasses.replace(SINGLE_NODE_CAPABILITIES, atomic_mset=False)
+
+
+def ttl_ms(ttl: float) -> int:
+    """Seconds to whole milliseconds, rounded UP and at least 1 (``PX 0`` is an error, ``PEXPIRE 0`` deletes)."""
+    return max(1, math.ceil(ttl * 1000))
+
+
+def glob_escape(text: str) -> str:
+    """Escape Redis glob characters (``* ? [ ] \\``) so SCAN MATCH takes ``text`` literally."""
+    return _GLOB_SPECIAL.sub(r"\\\1", text)
+
+
+class RedisStore(SessionKVStore):
+    """A store on one Redis server (``redis://``, ``rediss://``, ``unix://``) or a cluster (``redis+cluster://``).
+
+    Build it from a URL (the store owns the client and closes it) or from an existing
+    ``redis.asyncio.Redis``/``RedisCluster`` (the caller keeps ownership: ``close()`` leaves it open).
+    """
+
+    capabilities = SINGLE_NODE_CAPABILITIES
+    options: ClassVar[dict[str, Option]] = ALL_OPTIONS
+
+    def __init__(
+        self, client: str | StoreURL | Redis | RedisCluster, /, *, namespace: str | None = None, **options: Any
+    ) -> None:
+        self._config: RedisConfig | None = None
+        self._borrowed: Redis | RedisCluster | None = None
+        if isinstance(client, (str, StoreURL)):
+            url = client if isinstance(client, StoreURL) else StoreURL.parse(client)
+            if namespace is not None:
+                options["namespace"] = namespace
+            self._config = RedisConfig.from_url(url, options)
+            self.namespace = self._config.namespace
+            self._cluster = self._config.cluster
+        elif isinstance(client, (Redis, RedisCluster)):
+            if options:
+                raise ConfigurationError(
+                    f"options {', '.join(sorted(options))} apply to URLs only; configure the client you pass instead"
+                )
+            if client.get_encoder().decode_responses:
+                raise ConfigurationError("the redis client must use decode_responses=False: values are bytes")
+            self._borrowed = client
+            self.namespace = NAMESPACE_OPTION.check("namespace", namespace or NAMESPACE_OPTION.default)
+            self._cluster = isinstance(client, RedisCluster)
+        else:
+            raise TypeError(f"RedisStore takes a URL or a redis.asyncio client, not {type(client).__name__}")
+        self.capabilities = CLUSTER_CAPABILITIES if self._cluster else SINGLE_NODE_CAPABILITIES
+        self._client: Redis | RedisCluster | None = None
+
+    @classmethod
+    def from_url(cls, url: StoreURL, **overrides: Any) -> RedisStore:
+        return cls(url, **overrides)
+
+    @property
+    def owns_client(self) -> bool:
+        """True when the store built its client from a URL (and so closes it)."""
+        return self._config is not None
+
+    @property
+    def client(self) -> Redis | RedisCluster:
+        """The redis-py client in use; raises ``StoreNotStartedError`` before ``start()``/after ``close()``."""
+        client = self._client
+        if client is None:
+            raise StoreNotStartedError(f"{self!r} is not started: use `async with store:` or `await store.start()`")
+        return client
+
+    async def start(self) -> None:
+        if self._client is not None:
+            return
+        client = self._config.build_client() if self._config is not None else self._borrowed
+        assert client is not None
+        try:
+            if isinstance(client, RedisCluster):
+                await client.initialize()
+            else:
+                await client.ping()
+        except SERVER_ERRORS as exc:
+            if self.owns_client:
+                await _quiet_close(client)
+            self._raise("connect", exc)
+        limit = await _bulk_limit(client)
+        if limit is not None:
+            self.capabilities = dataclasses.replace(self.capabilities, max_value_size=limit)
+        self._client = client
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and self.owns_client:
+            await _quiet_close(client)
+
+    async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> None:
+        try:
+            await self.client.set(self.namespace + key, value, px=ttl_ms(ttl), xx=only_if_exists)
+        except SERVER_ERRORS as exc:
+            self._raise("set", exc)
+
+    async def mset(self, items: list[tuple[str, bytes, float]]) -> None:
+        ns = self.namespace
+        try:
+            async with self.client.pipeline(transaction=not self._cluster) as pipe:
+                for key, value, ttl in items:
+                    pipe.set(ns + key, value, px=ttl_ms(ttl))
+                await pipe.execute()
+        except SERVER_ERRORS as exc:
+            self._raise("mset", exc)
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            value = cast("bytes | None", await self.client.get(self.namespace + key))  # decode_responses=False
+        except SERVER_ERRORS as exc:
+            self._raise("get", exc)
+        return value
+
+    async def mget(self, keys: list[str]) -> list[bytes | None]:
+        ns, client = self.namespace, self.client
+        full = [ns + key for key in keys]
+        try:
+            if isinstance(client, RedisCluster):
+                values = await client.mget_nonatomic(full)
+            else:
+                values = await client.mget(full)
+        except SERVER_ERRORS as exc:
+            self._raise("mget", exc)
+        return cast("list[bytes | None]", values)
+
+    async def expire(self, *keys: str, ttl: float) -> None:
+        await self._pexpire("expire", keys, ttl)
+
+    async def touch(self, keys: list[str], ttl: float) -> list[str]:
+        replies = await self._pexpire("touch", keys, ttl)
+        return [key for key, refreshed in zip(keys, replies, strict=True) if not refreshed]
+
+    async def _pexpire(self, op: str, keys: tuple[str, ...] | list[str], ttl: float) -> list[Any]:
+        """One pipelined round trip of PEXPIRE (never creates a key); replies are 1/True if it existed."""
+        ns, ms = self.namespace, ttl_ms(ttl)
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.pexpire(ns + key, ms)
+                replies: list[Any] = await pipe.execute()
+        except SERVER_ERRORS as exc:
+            self._raise(op, exc)
+        return replies
+
+    async def keys(self, prefix: str = "") -> list[str]:
+        ns = self.namespace
+        pattern = glob_escape(ns + prefix) + "*"
+        found: set[bytes] = set()
+        try:
+            async for raw in self.client.scan_iter(match=pattern, count=SCAN_COUNT):
+                found.add(raw)
+        except SERVER_ERRORS as exc:
+            self._raise("keys", exc)
+        cut = len(ns.encode())
+        out: list[str] = []
+        for raw in found:
+            try:
+                out.append(raw[cut:].decode())
+            except UnicodeDecodeError:  # not written by sessionkv (keys are UTF-8): not ours to list
+                continue
+        return out
+
+    async def delete(self, keys: list[str]) -> None:
+        ns = self.namespace
+        try:
+            await self.client.delete(*[ns + key for key in keys])
+        except SERVER_ERRORS as exc:
+            self._raise("delete", exc)
+
+    def _where(self) -> str:
+        if self._config is not None:
+            return str(self._config.url)
+        return f"borrowed {type(self._borrowed).__name__} client"
+
+    def _raise(self, op: str, exc: BaseException) -> NoReturn:
+        """Raise ``StoreError`` for a failed ``op``, cause chained, password removed from the message."""
+        message = redact(f"{type(exc).__name__}: {exc}")
+        password = self._config.url.password if self._config is not None else _client_password(self._borrowed)
+        if password:
+            message = message.replace(password, "***")
+        raise StoreError(f"redis {op} failed on {self._where()}: {message}") from exc
+
+    def __repr__(self) -> str:
+        return f"<RedisStore {self._where()} namespace={self.namespace!r}>"
+
+
+async def _bulk_limit(client: Redis | RedisCluster) -> int | None:
+    """The server's ``proto-max-bulk-len`` (the largest value it accepts; min over primaries), if readable.
+
+    ``None`` when CONFIG is denied or renamed (managed services): the 512 MiB default then stands.
+    """
+    replies: list[Any]
+    try:
+        if isinstance(client, RedisCluster):
+            per_node = await client.config_get("proto-max-bulk-len", target_nodes=RedisCluster.PRIMARIES)
+            replies = list(cast("dict[str, Any]", per_node).values())  # one reply per primary
+        else:
+            replies = [await client.config_get("proto-max-bulk-len")]
+        return min(int(next(iter(reply.values()))) for reply in replies)
+    except (*SERVER_ERRORS, ValueError, TypeError, AttributeError, StopIteration):
+        return None
+
+
+async def _quiet_close(client: Redis | RedisCluster) -> None:
+    try:
+        await client.aclose()
+    except SERVER_ERRORS:
+        pass
+
+
+def _client_password(client: Redis | RedisCluster | None) -> str | None:
+    """The password a caller's client was configured with, to keep it out of error messages."""
+    if isinstance(client, Redis):
+        kwargs = client.connection_pool.connection_kwargs
+    elif isinstance(client, RedisCluster):
+        kwargs = client.nodes_manager.connection_kwargs
+    else:
+        return None
+    password = kwargs.get("password")
+    return password if isinstance(password, str) else None

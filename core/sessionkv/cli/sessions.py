@@ -1,0 +1,27 @@
+"""List the live sessions of every node (optionally of one call) in a table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..registry import SessionRegistry
+from ..registry.tables import sessions_table
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("url", help="store URL, e.g. redis://localhost:6379/0")
+    parser.add_argument("--call", metavar="ID", help="only the sessions of this call")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+async def run(args: argparse.Namespace) -> int:
+    async with SessionRegistry(args.url) as registry:
+        found = await registry.get_for_call(args.call) if args.call is not None else await registry.list_sessions()
+    if args.json:
+        print(json.dumps([info.to_dict() for info in found], indent=2, ensure_ascii=False))
+    elif found:
+        print(sessions_table(found))
+    else:
+        print("no live sessions" + (f" for call {args.call!r}" if args.call is not None else ""))
+    return 0

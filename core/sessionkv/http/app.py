@@ -1,0 +1,110 @@
+"""An ASGI app (Starlette) to list, inspect and close sessions of any node, plus ``/health``.
+
+Routes (ids in paths are percent-encoded path segments, so they may contain ``/``)::
+
+    GET    /sessions[?call=ID]          live sessions, optionally of one call
+    GET    /sessions/{call}/{session}   one session (404 if not live)
+    DELETE /sessions/{call}/{session}   request its close from whichever node runs it (202)
+    GET    /nodes                       live nodes with their session counts
+    GET    /health                      200, or 503 if the store does not answer or maintenance is stale
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import quote, unquote_to_bytes
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ..registry import SessionNode, SessionRegistry
+from ..url import redact
+
+SESSIONS_PATH = "/sessions/"
+
+
+def create_app(registry: SessionRegistry, *, node: SessionNode | None = None, store_timeout: float = 2.0) -> Starlette:
+    """The operator API over ``registry`` (started by the caller); ``node``'s loop staleness feeds ``/health``."""
+
+    async def list_sessions(request: Request) -> JSONResponse:
+        call_id = request.query_params.get("call")
+        if call_id == "":
+            return _error(400, "call must be a non-empty id")
+        found = await registry.get_for_call(call_id) if call_id is not None else await registry.list_sessions()
+        return JSONResponse([info.to_dict() for info in found])
+
+    async def one_session(request: Request) -> JSONResponse:
+        ids = session_ids(request)
+        if ids is None:
+            return _error(404, "expected /sessions/{call}/{session} with percent-encoded, non-empty ids")
+        call_id, session_id = ids
+        info = await registry.get(call_id, session_id)
+        if info is None:
+            return _error(404, f"no live session {session_id!r} in call {call_id!r}")
+        if request.method == "DELETE":
+            if not await registry.request_close(call_id, session_id):
+                return _error(404, f"no live session {session_id!r} in call {call_id!r}")
+            body = {"close_requested": True, "call_id": call_id, "session_id": session_id, "node_id": info.node_id}
+            return JSONResponse(body, status_code=202)
+        return JSONResponse(info.to_dict())
+
+    async def list_nodes(request: Request) -> JSONResponse:
+        return JSONResponse([node_info.to_dict() for node_info in await registry.nodes()])
+
+    async def health(request: Request) -> JSONResponse:
+        body: dict[str, Any] = {"node_id": registry.node_id}
+        healthy = True
+        try:
+            await asyncio.wait_for(registry.ping(), timeout=store_timeout)
+            body["store"] = "ok"
+        except Exception as exc:  # any failure to answer is unhealthy, never a 500
+            healthy = False
+            body["store"] = redact(f"{type(exc).__name__}: {exc}") if str(exc) else type(exc).__name__
+        if node is not None:
+            age = node.maintenance_age()
+            body["maintenance_age"] = None if age is None else round(age, 3)
+            body["maintenance_interval"] = node.maintenance_interval
+            body["maintenance_stale"] = node.is_stale()
+            body["last_error"] = node.last_error
+            body["sessions"] = len(node.sessions())
+            healthy = healthy and not node.is_stale()
+        body["status"] = "ok" if healthy else "unavailable"
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    routes = [
+        Route("/sessions", list_sessions, methods=["GET"]),
+        Route("/sessions/{rest:path}", one_session, methods=["GET", "DELETE"]),
+        Route("/nodes", list_nodes, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+    ]
+    return Starlette(routes=routes)
+
+
+def session_ids(request: Request) -> tuple[str, str] | None:
+    """``(call_id, session_id)`` from the raw request path, so ``%2F`` inside an id stays inside it."""
+    raw: bytes | None = request.scope.get("raw_path")
+    if raw is None:
+        raw = quote(request.scope["path"]).encode("ascii")
+    root = quote(request.scope.get("root_path", "")).encode("ascii")
+    if root and raw.startswith(root):
+        raw = raw[len(root) :]
+    raw = raw.split(b"?", 1)[0]
+    if not raw.startswith(SESSIONS_PATH.encode()):
+        return None
+    parts = raw[len(SESSIONS_PATH) :].split(b"/")
+    if len(parts) != 2:
+        return None
+    try:
+        call_id, session_id = (unquote_to_bytes(part).decode("utf-8") for part in parts)
+    except UnicodeDecodeError:
+        return None
+    if not call_id or not session_id:
+        return None
+    return call_id, session_id
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)

@@ -1,0 +1,136 @@
+"""``SessionInfo`` and ``NodeInfo`` records and their JSON codec.
+
+Records read from the store are untrusted: decoding checks every field's type, ignores unknown
+fields (so newer writers stay readable) and raises ``ValueError`` on anything malformed, which
+the registry logs and skips.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class SessionInfo:
+    """One live session: where it runs, since when, and its latest metrics and metadata."""
+
+    session_id: str
+    call_id: str
+    node_id: str
+    started_at: float
+    metrics_updated_at: float | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field."""
+        return {
+            "session_id": self.session_id,
+            "call_id": self.call_id,
+            "node_id": self.node_id,
+            "started_at": self.started_at,
+            "metrics_updated_at": self.metrics_updated_at,
+            "metrics": self.metrics,
+            "metadata": self.metadata,
+        }
+
+    def encode(self) -> bytes:
+        """Compact UTF-8 JSON; ``TypeError``/``ValueError`` if metrics or metadata are not JSON."""
+        return dump_json(self.to_dict())
+
+    @classmethod
+    def decode(cls, raw: bytes) -> SessionInfo:
+        """Parse a stored record; ``ValueError`` if it is not a valid session record."""
+        data = load_object(raw)
+        return cls(
+            session_id=_text(data, "session_id"),
+            call_id=_text(data, "call_id"),
+            node_id=_text(data, "node_id"),
+            started_at=_number(data, "started_at"),
+            metrics_updated_at=_optional_number(data, "metrics_updated_at"),
+            metrics=_mapping(data, "metrics"),
+            metadata=_mapping(data, "metadata"),
+        )
+
+
+@dataclass
+class NodeInfo:
+    """A live node's liveness record, re-written by each of its heartbeats."""
+
+    node_id: str
+    sessions: int
+    started_at: float
+    last_heartbeat: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field."""
+        return {
+            "node_id": self.node_id,
+            "sessions": self.sessions,
+            "started_at": self.started_at,
+            "last_heartbeat": self.last_heartbeat,
+        }
+
+    def encode(self) -> bytes:
+        """Compact UTF-8 JSON."""
+        return dump_json(self.to_dict())
+
+    @classmethod
+    def decode(cls, raw: bytes) -> NodeInfo:
+        """Parse a stored node record; ``ValueError`` if it is not valid."""
+        data = load_object(raw)
+        sessions = data.get("sessions")
+        if isinstance(sessions, bool) or not isinstance(sessions, int) or sessions < 0:
+            raise ValueError("field 'sessions' must be a non-negative integer")
+        return cls(
+            node_id=_text(data, "node_id"),
+            sessions=sessions,
+            started_at=_number(data, "started_at"),
+            last_heartbeat=_number(data, "last_heartbeat"),
+        )
+
+
+def dump_json(data: dict[str, Any]) -> bytes:
+    """Strict compact JSON (no NaN/infinity, which other languages cannot read)."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def load_object(raw: bytes) -> dict[str, Any]:
+    """Parse ``raw`` as a JSON object; ``ValueError`` for anything else."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"not UTF-8 JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _text(data: dict[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"field {name!r} must be a non-empty string")
+    return value
+
+
+def _number(data: dict[str, Any], name: str) -> float:
+    value = data.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"field {name!r} must be a finite number")
+    return float(value)
+
+
+def _optional_number(data: dict[str, Any], name: str) -> float | None:
+    return None if data.get(name) is None else _number(data, name)
+
+
+def _mapping(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"field {name!r} must be a JSON object")
+    return value

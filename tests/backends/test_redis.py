@@ -1,0 +1,234 @@
+"""RedisStore on a single real redis-server: semantics that are easy to get wrong (XX, PX rounding,
+pipelining, SCAN escaping), checked against what the server actually holds and counts."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+
+from servers.redis import RedisEndpoint, SendCounter, command_calls
+from sessionkv import ValueTooLargeError, open_store
+from sessionkv_redis.store import SINGLE_NODE_CAPABILITIES, RedisStore
+
+pytestmark = pytest.mark.asyncio
+
+
+def unique_namespace(tag: str = "t") -> str:
+    return f"{tag}-{uuid.uuid4().hex[:12]}:"
+
+
+@pytest_asyncio.fixture
+async def raw(redis_server: RedisEndpoint) -> AsyncIterator[aioredis.Redis]:
+    """A bare redis-py client on the same server, to look behind the store's back."""
+    client = aioredis.Redis.from_url(redis_server.url)
+    yield client
+    await client.aclose()
+
+
+@pytest_asyncio.fixture
+async def store(redis_server: RedisEndpoint) -> AsyncIterator[RedisStore]:
+    async with RedisStore(redis_server.url, namespace=unique_namespace()) as s:
+        yield s
+
+
+async def server_ms(raw: aioredis.Redis) -> tuple[int, int]:
+    """The server clock as (floor, ceil) milliseconds."""
+    seconds, micros = await raw.time()
+    return seconds * 1000 + micros // 1000, seconds * 1000 + (micros + 999) // 1000
+
+
+async def test_opened_through_the_plugin_by_url(redis_server: RedisEndpoint) -> None:
+    async with open_store(redis_server.url, namespace=unique_namespace()) as s:
+        assert isinstance(s, RedisStore) and s.capabilities.atomic_mset
+        assert s.capabilities.ttl_resolution == SINGLE_NODE_CAPABILITIES.ttl_resolution == 0.001
+        await s.set("k", b"v", 5)
+        assert await s.get("k") == b"v"
+
+
+async def test_keys_and_values_on_the_server(store: RedisStore, raw: aioredis.Redis) -> None:
+    key = "sessión/✓"
+    await store.set(key, b"\x00\xffbytes", 10)
+    assert await raw.get((store.namespace + key).encode()) == b"\x00\xffbytes"
+    assert await store.get(key) == b"\x00\xffbytes"
+    assert await store.get("missing") is None
+    await store.set("empty", b"", 10)
+    assert await store.get("empty") == b""
+
+
+async def test_long_unicode_key(store: RedisStore) -> None:
+    key = "é" * 2000  # 4000 UTF-8 bytes
+    await store.set(key, b"v", 10)
+    assert await store.get(key) == b"v"
+    assert await store.keys("é") == [key]
+
+
+async def test_only_if_exists_is_set_xx(store: RedisStore, raw: aioredis.Redis) -> None:
+    before = await command_calls(raw)
+    await store.set("absent", b"x", 10, only_if_exists=True)
+    assert await store.get("absent") is None
+    await store.set("live", b"1", 10)
+    await store.set("live", b"2", 20, only_if_exists=True)
+    assert await store.get("live") == b"2"
+    assert 19_000 < await raw.pttl(store.namespace + "live") <= 20_000
+    after = await command_calls(raw)
+    assert after["set"] - before.get("set", 0) == 3  # one atomic SET each, no read-then-write
+    assert after.get("exists", 0) == before.get("exists", 0)
+
+
+async def test_only_if_exists_does_not_revive_an_expired_key(store: RedisStore) -> None:
+    await store.set("short", b"1", 0.02)
+    await asyncio.sleep(0.05)
+    await store.set("short", b"2", 10, only_if_exists=True)
+    assert await store.get("short") is None
+
+
+async def test_px_is_whole_milliseconds_rounded_up(store: RedisStore, raw: aioredis.Redis) -> None:
+    low, _ = await server_ms(raw)
+    await store.set("k", b"v", 1.0004)
+    _, high = await server_ms(raw)
+    deadline = await raw.pexpiretime(store.namespace + "k")
+    assert low + 1001 <= deadline <= high + 1001
+
+
+async def test_expire_is_whole_milliseconds_rounded_up(store: RedisStore, raw: aioredis.Redis) -> None:
+    await store.set("k", b"v", 100)
+    low, _ = await server_ms(raw)
+    await store.expire("k", ttl=2.0004)
+    _, high = await server_ms(raw)
+    deadline = await raw.pexpiretime(store.namespace + "k")
+    assert low + 2001 <= deadline <= high + 2001
+
+
+async def test_tiny_ttls_round_up_to_one_millisecond_not_zero(store: RedisStore, raw: aioredis.Redis) -> None:
+    # PX 0 would be a server error; PEXPIRE 0 would delete at once. Both must become 1 ms.
+    await store.set("tiny", b"v", 1e-9)
+    await store.mset([("tiny2", b"v", 1e-12)])
+    await store.set("live", b"v", 100)
+    await store.expire("live", ttl=1e-9)
+    assert await store.touch(["live2"], 1e-9) == ["live2"]
+    await asyncio.sleep(0.01)
+    assert await store.mget(["tiny", "tiny2", "live"]) == [None, None, None]
+
+
+async def test_mset_is_one_round_trip_in_a_transaction(
+    store: RedisStore, raw: aioredis.Redis, redis_round_trips: SendCounter
+) -> None:
+    await store.get("warm-up")  # open the pooled connection first
+    items = [(f"k{i}", str(i).encode(), 10.0 + i) for i in range(100)]
+    before = await command_calls(raw)
+    sends = redis_round_trips.sends
+    await store.mset(items)
+    assert redis_round_trips.sends - sends == 1
+    after = await command_calls(raw)
+    assert after["set"] - before.get("set", 0) == 100
+    assert after["multi"] - before.get("multi", 0) == 1 and after["exec"] - before.get("exec", 0) == 1
+    assert await store.mget([k for k, _, _ in items]) == [v for _, v, _ in items]
+    assert 50_000 < await raw.pttl(store.namespace + "k42") <= 52_000
+
+
+async def test_mget_expire_touch_delete_are_one_round_trip_each(
+    store: RedisStore, raw: aioredis.Redis, redis_round_trips: SendCounter
+) -> None:
+    keys = [f"k{i}" for i in range(100)]
+    await store.mset([(k, b"v", 10) for k in keys[:60]])
+    calls: list[tuple[Callable[[], Awaitable[Any]], str, int]] = [
+        (lambda: store.mget(keys), "mget", 1),
+        (lambda: store.expire(*keys, ttl=30), "pexpire", 100),
+        (lambda: store.touch(keys, 30), "pexpire", 100),
+        (lambda: store.delete(keys), "del", 1),
+    ]
+    for call, command, count in calls:
+        before = await command_calls(raw)
+        sends = redis_round_trips.sends
+        result = await call()
+        assert redis_round_trips.sends - sends == 1, command
+        after = await command_calls(raw)
+        assert after[command] - before.get(command, 0) == count, command
+        if command == "mget":
+            assert result == [b"v"] * 60 + [None] * 40
+    assert await store.keys() == []
+
+
+async def test_expire_and_touch_never_create_and_report_missing(store: RedisStore, raw: aioredis.Redis) -> None:
+    await store.mset([("a", b"1", 0.5), ("c", b"3", 0.5)])
+    await store.expire("a", "b", ttl=30)
+    assert await raw.exists(store.namespace + "b") == 0
+    assert 29_000 < await raw.pttl(store.namespace + "a") <= 30_000
+    assert await store.touch(["a", "b", "c", "d"], 40) == ["b", "d"]
+    assert 39_000 < await raw.pttl(store.namespace + "c") <= 40_000
+    assert await store.mget(["b", "d"]) == [None, None]
+
+
+async def test_mget_keeps_order_and_repeats(store: RedisStore) -> None:
+    await store.mset([("a", b"1", 10), ("b", b"2", 10)])
+    assert await store.mget(["b", "zz", "a", "b"]) == [b"2", None, b"1", b"2"]
+
+
+GLOB_KEYS = ["a*", "a*b", "abc", "a?c", "a[b]c", "abc]", "a\\x", "a\\*", "ax", "[", "]", "\\"]
+
+
+@pytest.mark.parametrize("prefix", ["a*", "a?", "a[b]", "a[", "a\\", "[", "]", "\\", "a", ""])
+async def test_keys_takes_the_prefix_literally(store: RedisStore, prefix: str) -> None:
+    await store.mset([(k, b"v", 10) for k in GLOB_KEYS])
+    assert sorted(await store.keys(prefix)) == sorted(k for k in GLOB_KEYS if k.startswith(prefix))
+
+
+async def test_keys_with_glob_characters_in_the_namespace(redis_server: RedisEndpoint) -> None:
+    tag = uuid.uuid4().hex[:8]
+    async with (
+        RedisStore(redis_server.url, namespace=f"ns*[{tag}]?\\:") as tricky,
+        RedisStore(redis_server.url, namespace=f"nsX{tag}]?\\:") as glob_match,
+        RedisStore(redis_server.url, namespace=f"ns*[{tag}]?\\:sub:") as nested,
+    ):
+        await tricky.set("mine", b"1", 10)
+        await glob_match.set("theirs", b"2", 10)
+        await nested.set("deeper", b"3", 10)
+        assert sorted(await tricky.keys()) == ["mine", "sub:deeper"]
+        assert await glob_match.keys() == ["theirs"]
+        assert await nested.keys() == ["deeper"]
+
+
+async def test_keys_uses_scan_not_keys_and_pages_through_many(store: RedisStore, raw: aioredis.Redis) -> None:
+    keys = [f"s{i}" for i in range(2500)]
+    for start in range(0, len(keys), 500):
+        await store.mset([(k, b"v", 10) for k in keys[start : start + 500]])
+    before = await command_calls(raw)
+    found = await store.keys("s")
+    after = await command_calls(raw)
+    assert sorted(found) == sorted(keys) and len(found) == len(set(found))
+    assert after["scan"] - before.get("scan", 0) >= 1
+    assert after.get("keys", 0) == before.get("keys", 0)
+
+
+async def test_keys_skip_expired_and_other_namespaces(store: RedisStore, raw: aioredis.Redis) -> None:
+    await store.set("old", b"v", 0.02)
+    await store.set("new", b"v", 10)
+    await raw.set("elsewhere:new2", b"v", px=10_000)
+    await asyncio.sleep(0.05)
+    assert await store.keys("") == ["new"]
+
+
+async def test_mset_last_item_wins_for_a_repeated_key(store: RedisStore) -> None:
+    await store.mset([("k", b"1", 10), ("k", b"2", 10)])
+    assert await store.get("k") == b"2"
+
+
+async def test_large_value_round_trip(store: RedisStore) -> None:
+    value = bytes(range(256)) * 8192  # 2 MiB
+    await store.set("big", value, 10)
+    assert await store.get("big") == value
+
+
+async def test_max_value_size_is_the_servers_bulk_limit(store: RedisStore, raw: aioredis.Redis) -> None:
+    limit = int(str((await raw.config_get("proto-max-bulk-len"))["proto-max-bulk-len"]))
+    assert store.capabilities.max_value_size == limit
+    await store.set("kept", b"old", 10)
+    with pytest.raises(ValueTooLargeError):
+        await store.set("kept", b"x" * (limit + 1), 10)
+    assert await store.get("kept") == b"old"

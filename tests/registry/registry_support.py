@@ -1,0 +1,106 @@
+"""Helpers for the registry tests: a store wrapper that counts calls and can be made to fail."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
+
+from sessionkv import SessionKVStore, StoreError, list_backends
+
+#: The ``open_shared`` fixture: opens and starts another store on the test's shared URL.
+OpenStore = Callable[[], Awaitable[SessionKVStore]]
+
+
+class InstrumentedStore(SessionKVStore):
+    """Delegates every call to a real store, counting calls per method; ``failing`` makes them raise.
+
+    Counting calls is how the tests prove a heartbeat costs a constant number of store calls.
+    """
+
+    def __init__(self, inner: SessionKVStore) -> None:
+        self.inner = inner
+        self.capabilities = inner.capabilities
+        self.namespace = inner.namespace
+        self.calls: Counter[str] = Counter()
+        self.failing = False
+        #: When set, only these methods fail while ``failing`` is true.
+        self.fail_only: set[str] | None = None
+
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def _enter(self, name: str) -> None:
+        self.calls[name] += 1
+        if self.failing and (self.fail_only is None or name in self.fail_only):
+            raise StoreError(f"injected failure in {name}")
+
+    async def start(self) -> None:
+        await self.inner.start()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> None:
+        self._enter("set")
+        await self.inner.set(key, value, ttl, only_if_exists=only_if_exists)
+
+    async def mset(self, items: list[tuple[str, bytes, float]]) -> None:
+        self._enter("mset")
+        await self.inner.mset(items)
+
+    async def get(self, key: str) -> bytes | None:
+        self._enter("get")
+        return await self.inner.get(key)
+
+    async def mget(self, keys: list[str]) -> list[bytes | None]:
+        self._enter("mget")
+        return await self.inner.mget(keys)
+
+    async def expire(self, *keys: str, ttl: float) -> None:
+        self._enter("expire")
+        await self.inner.expire(*keys, ttl=ttl)
+
+    async def touch(self, keys: list[str], ttl: float) -> list[str]:
+        self._enter("touch")
+        return await self.inner.touch(keys, ttl)
+
+    async def keys(self, prefix: str = "") -> list[str]:
+        self._enter("keys")
+        return await self.inner.keys(prefix)
+
+    async def delete(self, keys: list[str]) -> None:
+        self._enter("delete")
+        await self.inner.delete(keys)
+
+
+async def flush(store: SessionKVStore) -> int:
+    """Delete every key of the store's namespace (a flush scoped to this test); returns how many."""
+    keys = await store.keys("")
+    if keys:
+        await store.delete(keys)
+    return len(keys)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Poll the async ``check`` until it is true; fail after ``timeout`` (a bound, not a timing assertion)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition {getattr(check, '__name__', check)!r} not reached in {timeout} s")
+        await asyncio.sleep(0.01)
+
+
+def true_when(predicate: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    """An async check from a plain predicate, for ``eventually``."""
+
+    async def check() -> bool:
+        return predicate()
+
+    return check
+
+
+def redis_ready() -> bool:
+    """True once the redis backend is implemented and its client library installed."""
+    return any(row.scheme == "redis" and row.installed and row.ready for row in list_backends())

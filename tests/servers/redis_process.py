@@ -1,0 +1,76 @@
+"""Throwaway redis-server processes (single node, 3-primary cluster); no pytest, so bench/ can use it too."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .process import ReadyProbe, ServerProcess, ServerStartError, find_binary, free_port, tcp_exchange
+
+
+def redis_argv(port: int, workdir: Path, extra: Sequence[str] = ()) -> list[str]:
+    """The command line of a throwaway redis-server: loopback only, no persistence, files in ``workdir``."""
+    binary = find_binary("redis-server") or "redis-server"
+    persistence_off = ["--save", "", "--appendonly", "no"]
+    # Values up to 8 MiB (default 512 MiB): certifying the store's max_value_size (read from here) stays fast.
+    small_values = ["--proto-max-bulk-len", "8mb"]
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", *persistence_off, *small_values]
+    return [*argv, "--dir", str(workdir), *extra]
+
+
+def redis_answers(server: ServerProcess) -> bool:
+    """Ready once PING gets ``+PONG`` (or an auth error, for password-protected servers)."""
+    reply = tcp_exchange(server.host, server.port, b"PING\r\n")
+    return reply.startswith((b"+PONG", b"-NOAUTH", b"-ERR AUTH"))
+
+
+def start_redis(
+    *extra: str, port: int | None = None, workdir: Path | None = None, ready: ReadyProbe | None = redis_answers
+) -> ServerProcess:
+    """Start one redis-server (extra CLI arguments appended) and wait until it answers.
+
+    ``ready=None`` only waits for the port to accept connections (e.g. a TLS-only server).
+    """
+    server = ServerProcess("redis", lambda p, d: redis_argv(p, d, extra), ready=ready, port=port, workdir=workdir)
+    return server.start()
+
+
+def start_redis_cluster(primaries: int = 3, timeout: float = 30.0) -> list[ServerProcess]:
+    """Start ``primaries`` cluster-enabled nodes, join them with redis-cli, wait for ``cluster_state:ok``."""
+    cli = find_binary("redis-cli")
+    if cli is None:
+        raise ServerStartError("redis-cli not found (apt-get install redis-tools)")
+    nodes: list[ServerProcess] = []
+    try:
+        for _ in range(primaries):
+            port = free_port()
+            nodes.append(
+                start_redis(
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    f"nodes-{port}.conf",
+                    "--cluster-node-timeout",
+                    "2000",
+                    "--cluster-port",  # the bus port; the default (port + 10000) may be taken or > 65535
+                    str(free_port()),
+                    port=port,
+                )
+            )
+        addresses = [f"{n.host}:{n.port}" for n in nodes]
+        create = [cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"]
+        done = subprocess.run(create, capture_output=True, text=True, timeout=timeout, check=False)
+        if done.returncode != 0:
+            raise ServerStartError(f"redis-cli --cluster create failed:\n{done.stdout}\n{done.stderr}")
+        deadline = time.monotonic() + timeout
+        while not all(b"cluster_state:ok" in tcp_exchange(n.host, n.port, b"CLUSTER INFO\r\n") for n in nodes):
+            if time.monotonic() > deadline:
+                raise ServerStartError(f"cluster not ok after {timeout} s:\n{nodes[0].log_tail()}")
+            time.sleep(0.05)
+        return nodes
+    except BaseException:
+        for node in nodes:
+            node.cleanup()
+        raise
