@@ -232,3 +232,18 @@ async def test_max_value_size_is_the_servers_bulk_limit(store: RedisStore, raw: 
     with pytest.raises(ValueTooLargeError):
         await store.set("kept", b"x" * (limit + 1), 10)
     assert await store.get("kept") == b"old"
+
+
+async def test_touch_of_more_keys_than_one_script_call_holds(store: RedisStore, raw: aioredis.Redis) -> None:
+    from sessionkv_redis.store import TOUCH_CHUNK
+
+    keys = [f"t{i}" for i in range(TOUCH_CHUNK + 7)]
+    live = keys[::3]
+    await store.mset([(k, b"v", 0.5) for k in live])
+    before = await command_calls(raw)
+    missing = await store.touch(keys, 60)
+    after = await command_calls(raw)
+    assert sorted(missing) == sorted(set(keys) - set(live))
+    assert after["eval"] - before.get("eval", 0) == 2
+    assert await raw.pttl(store.namespace + live[-1]) > 50_000
+    await store.delete(live)

@@ -216,3 +216,13 @@ async def test_rediss_with_ca_and_certificate_checks(redis_process: StartRedis, 
     assert "certificate" in str(info.value).lower() and PASSWORD not in str(info.value)
     async with RedisStore(f"{base}?ssl_cert_reqs=none", namespace=namespace()) as unchecked:
         assert await unchecked.get("k") is None
+
+
+async def test_touch_falls_back_to_a_pipeline_when_eval_is_disabled(redis_process: StartRedis) -> None:
+    server = redis_process("--rename-command", "EVAL", "")  # scripting refused, as on some managed services
+    async with RedisStore(f"redis://127.0.0.1:{server.port}/0", namespace=namespace()) as store:
+        await store.mset([("a", b"1", 0.5), ("c", b"3", 0.5)])
+        assert await store.touch(["a", "b", "c"], 30) == ["b"]
+        assert await store.touch(["a", "b"], 30) == ["b"]
+        await asyncio.sleep(0.6)
+        assert await store.mget(["a", "b", "c"]) == [b"1", None, b"3"]

@@ -38,30 +38,22 @@ async def served(open_shared: OpenStore) -> AsyncIterator[Served]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(node.registry, node=node, store_timeout=1.0), log_level="warning", lifespan="off"
-    )
+    app = create_app(node.registry, node=node, store_timeout=1.0)
+    # Bounded graceful shutdown: a keep-alive connection the server has not yet seen closed must not hang teardown.
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
     await eventually(true_when(lambda: server.started or task.done()))
     assert server.started, task
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+    client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5)
+    try:
         yield Served(client, node, store)
-    server.should_exit = True
-    try:
-        await asyncio.wait_for(asyncio.shield(task), 5)
-    except asyncio.TimeoutError:
-        for t in asyncio.all_tasks():
-            t.print_stack()
-        print("STATE", server.server_state.connections, server.server_state.tasks)
-        raise RuntimeError("HANG in uvicorn shutdown")
-    sock.close()
-    try:
-        await asyncio.wait_for(node.stop(), 5)
-    except asyncio.TimeoutError:
-        for t in asyncio.all_tasks():
-            t.print_stack()
-        raise RuntimeError("HANG in node stop")
+    finally:
+        await asyncio.wait_for(client.aclose(), 5)
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+        sock.close()
+        await asyncio.wait_for(node.stop(), 10)
 
 
 def path(call_id: str, session_id: str) -> str:

@@ -49,7 +49,9 @@ async def run(args: argparse.Namespace) -> int:
     sock.listen(2048)  # connections queue from now on, so the address printed below answers at once
     host, port = sock.getsockname()[:2]
     async with node:
-        config = uvicorn.Config(create_app(node.registry, node=node), log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            create_app(node.registry, node=node), log_level="warning", lifespan="off", timeout_graceful_shutdown=5
+        )
         server = uvicorn.Server(config)
         where = f"[{host}]" if ":" in host else host
         print(f"serving {redact(args.url)} on http://{where}:{port} as node {node_id!r}", flush=True)

@@ -129,10 +129,14 @@ class SessionNode:
 
     async def _cancel_loop(self) -> None:
         task, self._loop_task = self._loop_task, None
-        if task is not None:
+        if task is None:
+            return
+        # Python < 3.12's wait_for can swallow a cancel that races a finishing cycle, so insist.
+        while not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task}, timeout=0.1)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def _cancel_sessions(self) -> None:
         tasks = list(self._tasks.values())
@@ -249,7 +253,7 @@ class SessionNode:
             )
 
     async def _maintain_forever(self) -> None:
-        while True:
+        while self._loop_task is not None:
             await asyncio.sleep(self.maintenance_interval)
             await self._maintain_logged()
 
