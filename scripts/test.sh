@@ -25,4 +25,4 @@ done
 ruff check .
 ruff format --check .
 mypy
-python -m pytest -n 2 -q -p no:cacheprovider "$@"
+python -m pytest -n 2 -q -p no:cacheprovider -p no:benchmark "$@"

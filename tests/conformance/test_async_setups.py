@@ -4,6 +4,7 @@ pytest-asyncio strict and auto modes, and anyio, with the store fixture and the 
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 import textwrap
@@ -82,9 +83,12 @@ def _start(root: Path, setup: str) -> tuple[subprocess.Popen[str], Path]:
     source = AUTHOR_FILE.format(decorator=decorator, extra_import=extra_import, module_marks=module_marks)
     (root / "test_author_store.py").write_text(textwrap.dedent(source))
     xml = root / "junit.xml"
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-W", "error", "-k", " or ".join(SELECTED)]
+    # -p no:benchmark: pytest-benchmark, where installed, warns under xdist, and -W error makes that fatal.
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:benchmark", "-W", "error"]
+    cmd += ["-k", " or ".join(SELECTED)]
     cmd += [f"--junitxml={xml}", *options]
-    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return proc, xml
 
 
