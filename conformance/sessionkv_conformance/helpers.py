@@ -12,7 +12,7 @@ import pytest
 from sessionkv import SessionKVStore
 
 from .base import StoreFactory
-from .runner import adapted
+from .runner import adapted, clear_namespace
 from .timing import Clock, Timing
 
 __all__ = ["Clock", "Timing", "expect_rejected", "other_namespace", "snapshot", "timing"]
@@ -56,7 +56,4 @@ async def other_namespace(store_factory: StoreFactory | None, what: str) -> Asyn
         try:
             yield other
         finally:
-            with contextlib.suppress(Exception):
-                left = await other.keys("")
-                if left:
-                    await other.delete(left)
+            await clear_namespace(other)

@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import functools
 import inspect
+import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -122,10 +123,17 @@ async def _run_body(func: AsyncTest, args: tuple[Any, ...], kwargs: dict[str, An
         await func(*args, **kwargs)
     finally:
         if store is not None:
-            with contextlib.suppress(Exception):
-                left = await store.keys("")
-                if left:
-                    await store.delete(left)
+            await clear_namespace(store)
+
+
+async def clear_namespace(store: Any) -> None:
+    """Delete whatever a test left in the store's namespace; a failure only warns (cleanup is best effort)."""
+    try:
+        left = await store.keys("")
+        if left:
+            await store.delete(left)
+    except Exception as exc:
+        warnings.warn(f"sessionkv conformance: could not clean up {type(store).__name__}: {exc}", stacklevel=2)
 
 
 def describe_store(store: Any) -> str:

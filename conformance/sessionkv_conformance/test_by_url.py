@@ -6,7 +6,6 @@ and deletes what it wrote, so several runs can share one server.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
@@ -14,6 +13,7 @@ import pytest
 
 from sessionkv import SessionKVStore, StoreURL, open_store
 from sessionkv_conformance import StoreConformance, StoreFactory
+from sessionkv_conformance.runner import clear_namespace
 
 
 def _namespace(url: str) -> str:
@@ -32,10 +32,7 @@ class TestByURL(StoreConformance):
             try:
                 yield store
             finally:
-                with contextlib.suppress(Exception):
-                    left = await store.keys("")
-                    if left:
-                        await store.delete(left)
+                await clear_namespace(store)
 
     @pytest.fixture
     def store_factory(self, sessionkv_url: str) -> StoreFactory:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from registry_support import OpenStore, redis_ready
+from registry_support import OpenStore
 
 from sessionkv import SessionKVStore, open_store
 
@@ -18,8 +18,6 @@ def shared_url(request: pytest.FixtureRequest) -> str:
     tag = uuid.uuid4().hex[:10]
     if request.param == "memory":
         return f"memory://registry-{tag}"
-    if not redis_ready():
-        pytest.skip("the redis backend is not ready yet")
     endpoint = request.getfixturevalue("redis_server")
     return f"{endpoint.url}?namespace=registry-{tag}:"
 

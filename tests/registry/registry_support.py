@@ -6,7 +6,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
-from sessionkv import SessionKVStore, StoreError, list_backends
+from sessionkv import SessionKVStore, StoreError
 
 #: The ``open_shared`` fixture: opens and starts another store on the test's shared URL.
 OpenStore = Callable[[], Awaitable[SessionKVStore]]
@@ -99,8 +99,3 @@ def true_when(predicate: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
         return predicate()
 
     return check
-
-
-def redis_ready() -> bool:
-    """True once the redis backend is implemented and its client library installed."""
-    return any(row.scheme == "redis" and row.installed and row.ready for row in list_backends())
