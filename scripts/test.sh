@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine: installs the servers and packages it needs,
 # then lints, type-checks and runs every test (real servers, started by the tests themselves).
+#
+#   bash scripts/test.sh            toolchain pinned by constraints.txt (what CI runs)
+#   bash scripts/test.sh --latest   the newest release of every dependency, in .venv-latest/,
+#                                   to find drift on purpose (refresh the pins with scripts/lock.sh)
+# Any other arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+latest=0
+if [ "${1:-}" = "--latest" ]; then latest=1; shift; fi
+
 # Debian packages providing the servers the backend tests start (binary -> package).
-declare -A SERVERS=([redis-server]="redis-server redis-tools")
+declare -A SERVERS=(
+  [redis-server]="redis-server redis-tools"
+  [memcached]="memcached"
+  [etcd]="etcd-server etcd-client"
+)
 missing=()
 for bin in "${!SERVERS[@]}"; do
-  command -v "$bin" >/dev/null 2>&1 || missing+=(${SERVERS[$bin]})
+  command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/bin/$bin" ] || missing+=(${SERVERS[$bin]})
 done
 if ((${#missing[@]})); then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -16,7 +28,15 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-pip_install() { python -m pip install -q --disable-pip-version-check "$@"; }
+if ((latest)); then
+  python3 -m venv .venv-latest
+  # shellcheck disable=SC1091
+  source .venv-latest/bin/activate
+  pins=(--upgrade --upgrade-strategy eager)
+else
+  pins=(-c constraints.txt)
+fi
+pip_install() { python -m pip install -q --disable-pip-version-check "${pins[@]}" "$@"; }
 pip_install -e ".[dev]"
 for example in examples/*/pyproject.toml; do
   if [ -e "$example" ]; then pip_install -e "$(dirname "$example")"; fi

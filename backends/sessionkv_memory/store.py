@@ -84,11 +84,11 @@ class MemoryStore(SessionKVStore):
         opts = resolve_options(cls.options, url.query, overrides, scheme="memory")
         return cls(name=url.host.host if url.host else None, **opts)
 
-    async def start(self) -> None:
+    async def _start(self) -> None:
         if self._sweeper is None:
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
-    async def close(self) -> None:
+    async def _close(self) -> None:
         task, self._sweeper = self._sweeper, None
         if task is not None:
             task.cancel()
@@ -100,33 +100,33 @@ class MemoryStore(SessionKVStore):
             await asyncio.sleep(self.cleanup_interval)
             self._data.sweep(self._clock())
 
-    async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> None:
+    async def _set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool) -> None:
         full = self.namespace + key
         now = self._clock()
         if only_if_exists and self._data.live(full, now) is None:
             return
         self._data.items[full] = (value, now + ttl)
 
-    async def mset(self, items: list[tuple[str, bytes, float]]) -> None:
+    async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
         now = self._clock()
         ns = self.namespace
         self._data.items.update({ns + key: (value, now + ttl) for key, value, ttl in items})
 
-    async def get(self, key: str) -> bytes | None:
+    async def _get(self, key: str) -> bytes | None:
         return self._data.live(self.namespace + key, self._clock())
 
-    async def mget(self, keys: list[str]) -> list[bytes | None]:
+    async def _mget(self, keys: list[str]) -> list[bytes | None]:
         now, ns, live = self._clock(), self.namespace, self._data.live
         return [live(ns + key, now) for key in keys]
 
-    async def expire(self, *keys: str, ttl: float) -> None:
+    async def _expire(self, keys: list[str], ttl: float) -> None:
         now, ns, items = self._clock(), self.namespace, self._data.items
         for key in keys:
             full = ns + key
             if self._data.live(full, now) is not None:
                 items[full] = (items[full][0], now + ttl)
 
-    async def touch(self, keys: list[str], ttl: float) -> list[str]:
+    async def _touch(self, keys: list[str], ttl: float) -> list[str]:
         now, ns, items, missing = self._clock(), self.namespace, self._data.items, []
         for key in keys:
             full = ns + key
@@ -136,14 +136,14 @@ class MemoryStore(SessionKVStore):
                 items[full] = (items[full][0], now + ttl)
         return missing
 
-    async def keys(self, prefix: str = "") -> list[str]:
+    async def _keys(self, prefix: str) -> list[str]:
         now, start = self._clock(), self.namespace + prefix
         cut = len(self.namespace)
         return [
             k[cut:] for k, (_, deadline) in list(self._data.items.items()) if deadline > now and k.startswith(start)
         ]
 
-    async def delete(self, keys: list[str]) -> None:
+    async def _delete(self, keys: list[str]) -> None:
         ns, items = self.namespace, self._data.items
         for key in keys:
             items.pop(ns + key, None)

@@ -136,7 +136,7 @@ class RedisStore(SessionKVStore):
             raise StoreNotStartedError(f"{self!r} is not started: use `async with store:` or `await store.start()`")
         return client
 
-    async def start(self) -> None:
+    async def _start(self) -> None:
         if self._client is not None:
             return
         client = self._config.build_client() if self._config is not None else self._borrowed
@@ -155,18 +155,18 @@ class RedisStore(SessionKVStore):
             self.capabilities = dataclasses.replace(self.capabilities, max_value_size=limit)
         self._client = client
 
-    async def close(self) -> None:
+    async def _close(self) -> None:
         client, self._client = self._client, None
         if client is not None and self.owns_client:
             await _quiet_close(client)
 
-    async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> None:
+    async def _set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool) -> None:
         try:
             await self.client.set(self.namespace + key, value, px=ttl_ms(ttl), xx=only_if_exists)
         except SERVER_ERRORS as exc:
             self._raise("set", exc)
 
-    async def mset(self, items: list[tuple[str, bytes, float]]) -> None:
+    async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
         ns = self.namespace
         try:
             async with self.client.pipeline(transaction=not self._cluster) as pipe:
@@ -176,14 +176,14 @@ class RedisStore(SessionKVStore):
         except SERVER_ERRORS as exc:
             self._raise("mset", exc)
 
-    async def get(self, key: str) -> bytes | None:
+    async def _get(self, key: str) -> bytes | None:
         try:
             value = cast("bytes | None", await self.client.get(self.namespace + key))  # decode_responses=False
         except SERVER_ERRORS as exc:
             self._raise("get", exc)
         return value
 
-    async def mget(self, keys: list[str]) -> list[bytes | None]:
+    async def _mget(self, keys: list[str]) -> list[bytes | None]:
         ns, client = self.namespace, self.client
         full = [ns + key for key in keys]
         try:
@@ -195,10 +195,10 @@ class RedisStore(SessionKVStore):
             self._raise("mget", exc)
         return cast("list[bytes | None]", values)
 
-    async def expire(self, *keys: str, ttl: float) -> None:
+    async def _expire(self, keys: list[str], ttl: float) -> None:
         await self._pexpire("expire", keys, ttl)
 
-    async def touch(self, keys: list[str], ttl: float) -> list[str]:
+    async def _touch(self, keys: list[str], ttl: float) -> list[str]:
         if self._cluster or not self._scripts_allowed:
             replies = await self._pexpire("touch", keys, ttl)
             return [key for key, refreshed in zip(keys, replies, strict=True) if not refreshed]
@@ -221,7 +221,7 @@ class RedisStore(SessionKVStore):
             if not _scripting_refused(exc):
                 self._raise("touch", exc)
             self._scripts_allowed = False  # EVAL disabled (some managed services): pipeline instead
-            return await self.touch(keys, ttl)
+            return await self._touch(keys, ttl)
         except SERVER_ERRORS as exc:
             self._raise("touch", exc)
         return missing
@@ -238,7 +238,7 @@ class RedisStore(SessionKVStore):
             self._raise(op, exc)
         return replies
 
-    async def keys(self, prefix: str = "") -> list[str]:
+    async def _keys(self, prefix: str) -> list[str]:
         ns = self.namespace
         pattern = glob_escape(ns + prefix) + "*"
         found: set[bytes] = set()
@@ -256,7 +256,7 @@ class RedisStore(SessionKVStore):
                 continue
         return out
 
-    async def delete(self, keys: list[str]) -> None:
+    async def _delete(self, keys: list[str]) -> None:
         ns = self.namespace
         try:
             await self.client.delete(*[ns + key for key in keys])

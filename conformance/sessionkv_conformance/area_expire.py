@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from sessionkv import SessionKVStore
+from sessionkv.store import has_native_touch
 
 from .helpers import Clock, timing
 from .runner import adapted, area
 
 
 def _note_default_touch(store: SessionKVStore) -> None:
-    if getattr(type(store).touch, "__qualname__", "") == "SessionKVStore.touch":
+    if not has_native_touch(store):
         adapted("backend keeps SessionKVStore's default touch (mget then expire: two round trips, not atomic)")
 
 

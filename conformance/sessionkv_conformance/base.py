@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from sessionkv import SessionKVStore
 
-from .runner import wrap_async_tests
+from .runner import TestLoop, wrap_async_tests
 
 #: Builds a NOT started store on the same backend/server as ``store``, in ``namespace``.
 StoreFactory = Callable[[str], SessionKVStore]
@@ -26,19 +27,27 @@ class ConformanceBase:
         wrap_async_tests(cls, area=None, suite=False)
 
     @pytest.fixture
-    async def store(self) -> AsyncIterator[SessionKVStore]:
-        """Override: yield a started, empty store in its own namespace (``async with`` it)."""
-        pytest.fail(
-            f"{type(self).__name__} must override the `store` fixture: an async generator fixture "
-            "yielding a started, empty store",
-            pytrace=False,
-        )
-        yield
-
-    @pytest.fixture
     def store_factory(self) -> StoreFactory | None:
-        """Override (optional): ``namespace -> store`` (not started) on the same server as ``store``.
+        """Override: ``namespace -> store`` (NOT started) on the backend under test.
 
-        Used to check that namespaces are isolated; without it that check is reported adapted.
+        The suite calls it with a fresh namespace per test (and a second one to check that
+        namespaces are isolated), starts the store on the test's loop, checks it is empty,
+        and cleans up and closes it afterwards.
         """
         return None
+
+    @pytest.fixture
+    def store(self, store_factory: StoreFactory | None, sessionkv_loop: TestLoop) -> Iterator[SessionKVStore]:
+        """A started, empty store in a fresh namespace, built by ``store_factory`` (the suite owns it)."""
+        if store_factory is None:
+            pytest.fail(
+                f"{type(self).__name__} must override the `store_factory` fixture: "
+                "a function namespace -> store (not started)",
+                pytrace=False,
+            )
+        store = store_factory(f"skvc-{uuid.uuid4().hex[:16]}:")
+        sessionkv_loop.run(store.start())
+        try:
+            yield store
+        finally:
+            sessionkv_loop.run(store.close())

@@ -4,6 +4,7 @@ Open a store by URL (``open_store("memory://")``, ``open_store("redis://host:637
 backend is a plugin found through the ``sessionkv.backends`` entry-point group.
 """
 
+from .adapt import AdaptedStore, adapt
 from .capabilities import StoreCapabilities
 from .discovery import BackendRegistry, BackendStatus, list_backends, open_store, register_backend
 from .errors import (
@@ -26,6 +27,7 @@ from .url import Host, StoreURL, redact
 __all__ = [
     "DEFAULT_NAMESPACE",
     "ENTRY_POINT_GROUP",
+    "AdaptedStore",
     "BackendLoadError",
     "BackendRegistry",
     "BackendSpec",
@@ -47,6 +49,7 @@ __all__ = [
     "StoreURL",
     "UnknownBackendError",
     "ValueTooLargeError",
+    "adapt",
     "hookimpl",
     "hookspec",
     "list_backends",

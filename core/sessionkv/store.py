@@ -25,20 +25,26 @@ Contract (the conformance suite certifies exactly this text):
 - ``delete(keys)`` ignores missing keys; an empty list does nothing.
 - Every store has a ``namespace`` (default ``"sessionkv:"``) prepended to keys on the server;
   ``keys()`` returns keys without it and never sees other namespaces.
+- Lifecycle: a store opens on its first ``start()`` and closes when every ``start()`` has been
+  matched by a ``close()``, so several owners (registries, the application) can share one object.
 
-Validation lives here, once: ``SessionKVStore.__init_subclass__`` wraps each backend's public
-methods with the shared checks of ``sessionkv.validation``, so backends receive clean input
-(keys checked, values as ``bytes``, ttls as floats >= ``min_ttl``, batches de-duplicated and
-non-empty) and never repeat the checks.
+How a backend is written (a template method, as fsspec's ``open``/``_open``): the public methods
+above are defined once, here, and marked ``@final``. Each validates its input with
+``sessionkv.validation`` (keys checked, values as ``bytes``, ttls as floats >= ``min_ttl``,
+batches de-duplicated and non-empty) and then calls the protected method of the same name that a
+backend implements: ``_set``, ``_get``, ``_expire``, ``_keys``, ``_delete`` (required) and
+``_mset``, ``_mget``, ``_touch``, ``_start``, ``_close`` (optional, with the defaults below).
+A backend never re-checks input; mypy flags one that overrides a public method, and defining one
+raises ``TypeError`` at class creation. A store written against the published method names (that
+does not subclass this class) is wrapped by ``sessionkv.adapt`` to get the same validation.
 """
 
 from __future__ import annotations
 
 import abc
-import functools
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, final
 
 from .capabilities import StoreCapabilities
 from .options import DEFAULT_NAMESPACE, NAMESPACE_OPTION, Option
@@ -46,7 +52,14 @@ from .url import StoreURL
 from .validation import check_items, check_key, check_keys, check_prefix, check_ttl, check_value
 
 S = TypeVar("S", bound="SessionKVStore")
-_CHECKED_ATTR = "__sessionkv_checked__"
+
+#: The public methods defined once in the base class; backends implement ``_<name>`` instead.
+TEMPLATE_METHODS = ("start", "close", "set", "mset", "get", "mget", "expire", "touch", "keys", "delete")
+
+
+def unique(keys: Sequence[str]) -> list[str]:
+    """``keys`` without repeats, first occurrence kept, in order."""
+    return list(dict.fromkeys(keys)) if len(set(keys)) != len(keys) else list(keys)
 
 
 class SessionKVStore(abc.ABC):
@@ -58,26 +71,49 @@ class SessionKVStore(abc.ABC):
     namespace: str = DEFAULT_NAMESPACE
     #: The options ``from_url`` accepts (query string or keyword overrides).
     options: ClassVar[Mapping[str, Option]] = {"namespace": NAMESPACE_OPTION}
+    #: How many ``start()`` calls are not yet matched by a ``close()`` (see "Lifecycle").
+    _users: int = 0
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse a subclass that redefines a public method: it would skip the shared validation."""
         super().__init_subclass__(**kwargs)
-        for name, wrapper in _WRAPPERS.items():
-            impl = cls.__dict__.get(name)
-            if impl is not None and not getattr(impl, _CHECKED_ATTR, False):
-                checked = functools.wraps(impl)(wrapper(impl))
-                setattr(checked, _CHECKED_ATTR, True)
-                setattr(cls, name, checked)
+        overridden = [name for name in TEMPLATE_METHODS if name in cls.__dict__]
+        if overridden:
+            names = ", ".join(overridden)
+            impls = ", ".join(f"_{name}" for name in overridden)
+            raise TypeError(
+                f"{cls.__qualname__} defines {names}: SessionKVStore's public methods validate input and then "
+                f"call protected ones, so implement {impls} instead (or, for a store written against the "
+                "published interface, wrap it with sessionkv.adapt(store))"
+            )
 
     @classmethod
     def from_url(cls: type[S], url: StoreURL, **overrides: Any) -> S:
         """Build a (not yet started) store from a parsed URL; backends opened by URL override this."""
         raise NotImplementedError(f"{cls.__name__} cannot be opened from a URL")
 
-    async def start(self) -> None:
-        """Connect to the server; called once before use (``async with`` does it)."""
+    # -- lifecycle -------------------------------------------------------------------------------
 
+    @property
+    def started(self) -> bool:
+        """True between the first ``start()`` and the ``close()`` that matches the last one."""
+        return self._users > 0
+
+    @final
+    async def start(self) -> None:
+        """Open the store (``_start``) on the first call; later calls only count another user."""
+        if self._users == 0:
+            await self._start()
+        self._users += 1
+
+    @final
     async def close(self) -> None:
-        """Release connections and background tasks; safe to call twice."""
+        """Count one user out; the last one closes the store (``_close``). Extra calls do nothing."""
+        if self._users == 0:
+            return
+        self._users -= 1
+        if self._users == 0:
+            await self._close()
 
     async def __aenter__(self: S) -> S:
         await self.start()
@@ -88,161 +124,129 @@ class SessionKVStore(abc.ABC):
     ) -> None:
         await self.close()
 
-    @abc.abstractmethod
+    async def _start(self) -> None:
+        """Connect to the server (default: nothing to do)."""
+
+    async def _close(self) -> None:
+        """Release connections and background tasks (default: nothing to do)."""
+
+    # -- the published operations: validate once, then call the backend ------------------------
+
+    @final
     async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> None:
         """Store ``value`` under ``key`` for ``ttl`` seconds; with ``only_if_exists`` only update a live key."""
-
-    async def mset(self, items: list[tuple[str, bytes, float]]) -> None:
-        """Apply ``set`` to every ``(key, value, ttl)``; backends override with one round trip."""
-        for key, value, ttl in items:
-            await self.set(key, value, ttl)
-
-    @abc.abstractmethod
-    async def get(self, key: str) -> bytes | None:
-        """The value of ``key``, or ``None`` if it is missing or expired."""
-
-    async def mget(self, keys: list[str]) -> list[bytes | None]:
-        """The values of ``keys`` in order (``None`` for missing); backends override with one round trip."""
-        return [await self.get(key) for key in keys]
-
-    @abc.abstractmethod
-    async def expire(self, *keys: str, ttl: float) -> None:
-        """Give each live key a new ttl; missing keys are ignored, never created."""
-
-    async def touch(self, keys: list[str], ttl: float) -> list[str]:
-        """Like ``expire``, but return the keys that were missing (and so not refreshed).
-
-        Optional capability for heartbeats: refresh many TTLs and learn which records must be
-        re-written. This default reads then expires (two round trips, not atomic: a key that
-        expires in between is reported live); backends override it with one exact round trip.
-        """
-        values = await self.mget(keys)
-        live = [key for key, value in zip(keys, values, strict=True) if value is not None]
-        if live:
-            await self.expire(*live, ttl=ttl)
-        return [key for key, value in zip(keys, values, strict=True) if value is None]
-
-    @abc.abstractmethod
-    async def keys(self, prefix: str = "") -> list[str]:
-        """Every live key starting with ``prefix`` (literal, no glob), namespace stripped, each once."""
-
-    @abc.abstractmethod
-    async def delete(self, keys: list[str]) -> None:
-        """Delete ``keys``; missing ones are ignored."""
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} namespace={self.namespace!r}>"
-
-
-Method = Callable[..., Awaitable[Any]]
-
-
-def _unique(keys: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(keys)) if len(set(keys)) != len(keys) else list(keys)
-
-
-def _wrap_set(impl: Method) -> Method:
-    async def set(self: SessionKVStore, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> None:
         caps = self.capabilities
-        checked_key = check_key(key, caps)
-        checked_value = check_value(value, caps)
-        checked_ttl = check_ttl(ttl, caps)
+        checked = (check_key(key, caps), check_value(value, caps), check_ttl(ttl, caps))
         if not isinstance(only_if_exists, bool):
             raise TypeError(f"only_if_exists must be bool, not {type(only_if_exists).__name__}")
-        await impl(self, checked_key, checked_value, checked_ttl, only_if_exists=only_if_exists)
+        await self._set(*checked, only_if_exists=only_if_exists)
 
-    return set
-
-
-def _wrap_mset(impl: Method) -> Method:
-    async def mset(self: SessionKVStore, items: list[tuple[str, bytes, float]]) -> None:
+    @final
+    async def mset(self, items: list[tuple[str, bytes, float]]) -> None:
+        """Apply ``set`` to every ``(key, value, ttl)``; a repeated key's last item wins."""
         checked = check_items(items, self.capabilities)
         if not checked:
             return
         if len({key for key, _, _ in checked}) != len(checked):
             checked = list({key: (key, value, ttl) for key, value, ttl in checked}.values())
-        await impl(self, checked)
+        await self._mset(checked)
 
-    return mset
+    @final
+    async def get(self, key: str) -> bytes | None:
+        """The value of ``key``, or ``None`` if it is missing or expired."""
+        return await self._get(check_key(key, self.capabilities))
 
-
-def _wrap_get(impl: Method) -> Method:
-    async def get(self: SessionKVStore, key: str) -> bytes | None:
-        result: bytes | None = await impl(self, check_key(key, self.capabilities))
-        return result
-
-    return get
-
-
-def _wrap_mget(impl: Method) -> Method:
-    async def mget(self: SessionKVStore, keys: list[str]) -> list[bytes | None]:
+    @final
+    async def mget(self, keys: list[str]) -> list[bytes | None]:
+        """The values of ``keys`` in order (``None`` for missing); repeated keys are read once."""
         checked = check_keys(keys, self.capabilities)
         if not checked:
             return []
-        unique = _unique(checked)
-        values: list[bytes | None] = await impl(self, unique)
-        if len(values) != len(unique):
-            raise RuntimeError(f"{type(self).__name__}.mget returned {len(values)} values for {len(unique)} keys")
-        if len(unique) == len(checked):
+        distinct = unique(checked)
+        values = await self._mget(distinct)
+        if len(values) != len(distinct):
+            raise RuntimeError(f"{type(self).__name__}._mget returned {len(values)} values for {len(distinct)} keys")
+        if len(distinct) == len(checked):
             return list(values)
-        by_key = dict(zip(unique, values, strict=True))
+        by_key = dict(zip(distinct, values, strict=True))
         return [by_key[key] for key in checked]
 
-    return mget
-
-
-def _wrap_expire(impl: Method) -> Method:
-    async def expire(self: SessionKVStore, *keys: str, ttl: float) -> None:
-        checked = _unique(check_keys(keys, self.capabilities))
+    @final
+    async def expire(self, *keys: str, ttl: float) -> None:
+        """Give each live key a new ttl; missing keys are ignored, never created."""
+        checked = unique(check_keys(keys, self.capabilities))
         checked_ttl = check_ttl(ttl, self.capabilities)
         if checked:
-            await impl(self, *checked, ttl=checked_ttl)
+            await self._expire(checked, checked_ttl)
 
-    return expire
-
-
-def _wrap_touch(impl: Method) -> Method:
-    async def touch(self: SessionKVStore, keys: list[str], ttl: float) -> list[str]:
-        checked = _unique(check_keys(keys, self.capabilities))
+    @final
+    async def touch(self, keys: list[str], ttl: float) -> list[str]:
+        """Like ``expire``, but return the keys that were missing (and so not refreshed)."""
+        checked = unique(check_keys(keys, self.capabilities))
         checked_ttl = check_ttl(ttl, self.capabilities)
         if not checked:
             return []
-        missing: list[str] = await impl(self, checked, checked_ttl)
-        return missing
+        return await self._touch(checked, checked_ttl)
 
-    return touch
+    @final
+    async def keys(self, prefix: str = "") -> list[str]:
+        """Every live key starting with ``prefix`` (literal, no glob), namespace stripped, each once."""
+        return unique(await self._keys(check_prefix(prefix)))
 
-
-def _wrap_keys(impl: Method) -> Method:
-    async def keys(self: SessionKVStore, prefix: str = "") -> list[str]:
-        found: list[str] = await impl(self, check_prefix(prefix))
-        return _unique(found)
-
-    return keys
-
-
-def _wrap_delete(impl: Method) -> Method:
-    async def delete(self: SessionKVStore, keys: list[str]) -> None:
-        checked = _unique(check_keys(keys, self.capabilities))
+    @final
+    async def delete(self, keys: list[str]) -> None:
+        """Delete ``keys``; missing ones are ignored."""
+        checked = unique(check_keys(keys, self.capabilities))
         if checked:
-            await impl(self, checked)
+            await self._delete(checked)
 
-    return delete
+    # -- what a backend implements (input already checked: see the module docstring) -----------
+
+    @abc.abstractmethod
+    async def _set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool) -> None:
+        """Write one checked item; with ``only_if_exists``, atomically skip a missing or expired key."""
+
+    async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
+        """Write distinct, checked, non-empty items. Default: one ``_set`` each; override with one round trip."""
+        for key, value, ttl in items:
+            await self._set(key, value, ttl, only_if_exists=False)
+
+    @abc.abstractmethod
+    async def _get(self, key: str) -> bytes | None:
+        """The value of one checked key, or ``None``."""
+
+    async def _mget(self, keys: list[str]) -> list[bytes | None]:
+        """Values of distinct, checked, non-empty keys, in order. Default: one ``_get`` each."""
+        return [await self._get(key) for key in keys]
+
+    @abc.abstractmethod
+    async def _expire(self, keys: list[str], ttl: float) -> None:
+        """Refresh the ttl of the live ones among distinct, checked, non-empty ``keys``."""
+
+    async def _touch(self, keys: list[str], ttl: float) -> list[str]:
+        """``_expire`` that returns the missing keys.
+
+        Default: ``_mget`` then ``_expire`` (two round trips, not atomic: a key that expires in
+        between is reported live); backends override it with one exact round trip.
+        """
+        values = await self._mget(keys)
+        live = [key for key, value in zip(keys, values, strict=True) if value is not None]
+        if live:
+            await self._expire(live, ttl)
+        return [key for key, value in zip(keys, values, strict=True) if value is None]
+
+    @abc.abstractmethod
+    async def _keys(self, prefix: str) -> list[str]:
+        """Live keys starting with ``prefix`` (repeats allowed: the base removes them)."""
+
+    @abc.abstractmethod
+    async def _delete(self, keys: list[str]) -> None:
+        """Delete distinct, checked, non-empty ``keys``; missing ones are ignored."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} namespace={self.namespace!r}>"
 
 
-_WRAPPERS: dict[str, Callable[[Method], Method]] = {
-    "set": _wrap_set,
-    "mset": _wrap_mset,
-    "get": _wrap_get,
-    "mget": _wrap_mget,
-    "expire": _wrap_expire,
-    "touch": _wrap_touch,
-    "keys": _wrap_keys,
-    "delete": _wrap_delete,
-}
-
-# The base class's own default mset/mget are wrapped too, so a backend that keeps them is checked.
-for _name in ("mset", "mget", "touch"):
-    _checked = functools.wraps(SessionKVStore.__dict__[_name])(_WRAPPERS[_name](SessionKVStore.__dict__[_name]))
-    setattr(_checked, _CHECKED_ATTR, True)
-    setattr(SessionKVStore, _name, _checked)
+def has_native_touch(store: SessionKVStore) -> bool:
+    """True when the backend implements ``_touch`` itself (one exact round trip) instead of the default."""
+    return type(store)._touch is not SessionKVStore._touch

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from sessionkv import SessionKVStore, StoreCapabilities, ValueTooLargeError, open_store
+from sessionkv import SessionKVStore, StoreCapabilities, ValueTooLargeError, adapt, open_store
 from sessionkv_memory import MemoryStore
 
 pytestmark = pytest.mark.asyncio
@@ -80,33 +80,118 @@ async def test_value_over_declared_maximum_is_refused_and_nothing_written() -> N
         assert await store.mget(["k", "other"]) == [b"1234", None]
 
 
-async def test_store_written_for_the_published_interface_gets_validation() -> None:
-    """A backend overriding the public methods directly is still validated before its code runs."""
-    calls: list[tuple[object, ...]] = []
+class Published:
+    """A store written against the published interface only: imports nothing of sessionkv."""
 
-    class Plain(SessionKVStore):
-        async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> None:
-            calls.append((key, value, ttl))
+    def __init__(self) -> None:
+        self.calls: list[tuple[object, ...]] = []
+        self.started = 0
 
-        async def get(self, key: str) -> bytes | None:
-            return None
+    async def start(self) -> None:
+        self.started += 1
 
-        async def expire(self, *keys: str, ttl: float) -> None:
-            calls.append((keys, ttl))
+    async def close(self) -> None:
+        self.started -= 1
 
-        async def keys(self, prefix: str = "") -> list[str]:
-            return ["a", "a", "b"]
+    async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> None:
+        self.calls.append(("set", key, value, ttl))
 
-        async def delete(self, keys: list[str]) -> None:
-            calls.append(tuple(keys))
+    async def mset(self, items: list[tuple[str, bytes, float]]) -> None:
+        self.calls.append(("mset", *items))
 
-    async with Plain() as plain:
+    async def get(self, key: str) -> bytes | None:
+        return None
+
+    async def mget(self, keys: list[str]) -> list[bytes | None]:
+        self.calls.append(("mget", *keys))
+        return [None] * len(keys)
+
+    async def expire(self, *keys: str, ttl: float) -> None:
+        self.calls.append(("expire", keys, ttl))
+
+    async def keys(self, prefix: str) -> list[str]:
+        return ["a", "a", "b"]
+
+    async def delete(self, keys: list[str]) -> None:
+        self.calls.append(("delete", *keys))
+
+
+async def test_adapted_published_store_gets_the_shared_validation() -> None:
+    inner = Published()
+    async with adapt(inner) as store:
+        assert inner.started == 1
         with pytest.raises(ValueError):
-            await plain.set("k", b"v", -1)
-        await plain.set("k", bytearray(b"v"), 5)
-        await plain.mset([("m", b"1", 1), ("m", b"2", 2)])
-        await plain.expire("x", "x", ttl=3)
-        await plain.delete([])
-        assert await plain.keys("") == ["a", "b"]
-        assert await plain.mget(["a", "a"]) == [None, None]
-    assert calls == [("k", b"v", 5.0), ("m", b"2", 2.0), (("x",), 3.0)]
+            await store.set("k", b"v", -1)
+        await store.set("k", bytearray(b"v"), 5)
+        await store.mset([("m", b"1", 1), ("m", b"2", 2)])
+        await store.expire("x", "x", ttl=3)
+        await store.delete([])
+        assert await store.keys("") == ["a", "b"]
+        assert await store.mget(["a", "a"]) == [None, None]  # read once, answered twice
+        assert await store.touch(["t"], 1) == ["t"]  # the default touch: mget, then expire of the live ones
+    assert inner.started == 0
+    assert inner.calls == [
+        ("set", "k", b"v", 5.0),
+        ("mset", ("m", b"2", 2.0)),
+        ("expire", ("x",), 3.0),
+        ("mget", "a"),
+        ("mget", "t"),
+    ]
+
+
+async def test_adapt_names_what_a_non_store_lacks() -> None:
+    with pytest.raises(TypeError, match="lacks start, close, set, mset, get, mget, expire, keys, delete"):
+        adapt(object())
+    assert adapt(store := MemoryStore()) is store
+
+
+async def test_adapt_reads_capabilities_from_a_plain_mapping() -> None:
+    inner = Published()
+    inner.capabilities = {"min_ttl": 1.0, "ttl_resolution": 1.0}  # type: ignore[attr-defined]
+    assert adapt(inner).capabilities == StoreCapabilities(min_ttl=1.0, ttl_resolution=1.0)
+    inner.capabilities = {"min_tll": 1.0}  # type: ignore[attr-defined]
+    with pytest.raises(TypeError, match=r"unknown field.*min_tll"):
+        adapt(inner)
+
+
+async def test_subclass_redefining_a_public_method_is_refused_with_the_fix() -> None:
+    with pytest.raises(TypeError, match=r"defines set, keys: .* implement _set, _keys instead"):
+
+        class Wrong(MemoryStore):
+            async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> None:
+                """Overrides what it should not."""
+
+            async def keys(self, prefix: str = "") -> list[str]:
+                return []
+
+
+async def test_mixin_methods_and_super_calls_validate_once() -> None:
+    """A method from a mixin is still behind the public check; super()._set does not re-validate."""
+    seen: list[float] = []
+
+    class TTLSpy:
+        async def _set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool) -> None:
+            seen.append(ttl)
+            await super()._set(key, value, ttl, only_if_exists=only_if_exists)  # type: ignore[misc]
+
+    class Spied(TTLSpy, MemoryStore):
+        pass
+
+    async with Spied() as store:
+        with pytest.raises(ValueError, match="ttl"):
+            await store.set("k", b"v", 0)
+        await store.set("k", b"v", 1)
+        assert seen == [1.0]
+        assert await store.get("k") == b"v"
+
+
+async def test_shared_store_stays_open_until_its_last_user_closes() -> None:
+    store = MemoryStore(cleanup_interval=0.01)
+    await store.start()
+    await store.start()
+    await store.close()
+    assert store.started
+    await store.close()
+    assert not store.started
+    await store.close()  # an extra close does nothing
+    assert not store.started

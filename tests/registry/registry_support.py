@@ -35,41 +35,41 @@ class InstrumentedStore(SessionKVStore):
         if self.failing and (self.fail_only is None or name in self.fail_only):
             raise StoreError(f"injected failure in {name}")
 
-    async def start(self) -> None:
+    async def _start(self) -> None:
         await self.inner.start()
 
-    async def close(self) -> None:
+    async def _close(self) -> None:
         await self.inner.close()
 
-    async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> None:
+    async def _set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool) -> None:
         self._enter("set")
         await self.inner.set(key, value, ttl, only_if_exists=only_if_exists)
 
-    async def mset(self, items: list[tuple[str, bytes, float]]) -> None:
+    async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
         self._enter("mset")
         await self.inner.mset(items)
 
-    async def get(self, key: str) -> bytes | None:
+    async def _get(self, key: str) -> bytes | None:
         self._enter("get")
         return await self.inner.get(key)
 
-    async def mget(self, keys: list[str]) -> list[bytes | None]:
+    async def _mget(self, keys: list[str]) -> list[bytes | None]:
         self._enter("mget")
         return await self.inner.mget(keys)
 
-    async def expire(self, *keys: str, ttl: float) -> None:
+    async def _expire(self, keys: list[str], ttl: float) -> None:
         self._enter("expire")
         await self.inner.expire(*keys, ttl=ttl)
 
-    async def touch(self, keys: list[str], ttl: float) -> list[str]:
+    async def _touch(self, keys: list[str], ttl: float) -> list[str]:
         self._enter("touch")
         return await self.inner.touch(keys, ttl)
 
-    async def keys(self, prefix: str = "") -> list[str]:
+    async def _keys(self, prefix: str) -> list[str]:
         self._enter("keys")
         return await self.inner.keys(prefix)
 
-    async def delete(self, keys: list[str]) -> None:
+    async def _delete(self, keys: list[str]) -> None:
         self._enter("delete")
         await self.inner.delete(keys)
 

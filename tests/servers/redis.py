@@ -7,15 +7,14 @@ when ``CI`` is set. Tests isolate themselves with a unique namespace, so nothing
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .availability import docker_answers, server_unavailable
+from .availability import server_unavailable
+from .ladder import Endpoint, server_ladder, testcontainer
 from .process import ServerProcess, find_binary
 from .redis_process import start_redis, start_redis_cluster
 
@@ -23,64 +22,35 @@ URL_ENV = "SESSIONKV_REDIS_URL"
 CLUSTER_URL_ENV = "SESSIONKV_REDIS_CLUSTER_URL"
 
 
-@dataclass
-class RedisEndpoint:
-    """Where a test Redis listens; ``processes`` is empty when the server is not ours (env URL, Docker)."""
-
-    url: str
-    processes: list[ServerProcess] = field(default_factory=list)
-
-    @property
-    def owned(self) -> bool:
-        return bool(self.processes)
+#: Kept for the tests written before the generic ladder; every backend's endpoint is ``Endpoint``.
+RedisEndpoint = Endpoint
 
 
-def _docker_redis() -> Iterator[RedisEndpoint]:
-    try:  # testcontainers >= 4.14 moved it to .community and deprecated the old path
-        from testcontainers.community.redis import RedisContainer  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        try:
-            from testcontainers.redis import RedisContainer  # type: ignore[import-not-found,no-redef,unused-ignore]
-        except ImportError:
-            server_unavailable("no redis-server binary; Docker answers but testcontainers is not installed")
-    with RedisContainer("redis:7") as container:
-        host, port = container.get_container_host_ip(), container.get_exposed_port(6379)
-        yield RedisEndpoint(f"redis://{host}:{port}/0")
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisEndpoint]:
-    """A single-node Redis for the whole test session."""
-    if os.environ.get(URL_ENV):
-        yield RedisEndpoint(os.environ[URL_ENV])
-        return
-    if find_binary("redis-server") is None:
-        if docker_answers():
-            yield from _docker_redis()
-            return
-        server_unavailable(f"no redis-server binary, no Docker engine and {URL_ENV} is not set")
+def _local_redis() -> Endpoint:
     server = start_redis()
-    try:
-        yield RedisEndpoint(f"redis://{server.host}:{server.port}/0", [server])
-    finally:
-        server.cleanup()
+    return Endpoint(f"redis://{server.host}:{server.port}/0", [server])
+
+
+def _local_cluster() -> Endpoint:
+    nodes = start_redis_cluster()
+    return Endpoint("redis+cluster://" + ",".join(f"{n.host}:{n.port}" for n in nodes), nodes)
 
 
 @pytest.fixture(scope="session")
-def redis_cluster() -> Iterator[RedisEndpoint]:
+def redis_server() -> Iterator[Endpoint]:
+    """A single-node Redis for the whole test session."""
+    docker = testcontainer("redis", "RedisContainer", "redis:7", 6379, lambda h, p: f"redis://{h}:{p}/0")
+    yield from server_ladder(
+        "Redis", env_var=URL_ENV, binaries=["redis-server"], start_local=_local_redis, docker=docker
+    )
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[Endpoint]:
     """A Redis Cluster of 3 primaries (no replicas) for the whole test session."""
-    if os.environ.get(CLUSTER_URL_ENV):
-        yield RedisEndpoint(os.environ[CLUSTER_URL_ENV])
-        return
-    if find_binary("redis-server") is None or find_binary("redis-cli") is None:
-        server_unavailable(f"a cluster needs the redis-server and redis-cli binaries, or {CLUSTER_URL_ENV}")
-    nodes = start_redis_cluster()
-    try:
-        hosts = ",".join(f"{n.host}:{n.port}" for n in nodes)
-        yield RedisEndpoint(f"redis+cluster://{hosts}", nodes)
-    finally:
-        for node in nodes:
-            node.cleanup()
+    yield from server_ladder(
+        "Redis Cluster", env_var=CLUSTER_URL_ENV, binaries=["redis-server", "redis-cli"], start_local=_local_cluster
+    )
 
 
 async def command_calls(client: Any) -> dict[str, int]:

@@ -89,7 +89,7 @@ class SQLiteStore(SessionKVStore):
         return cls(url.path, **resolve_options(cls.options, url.query, overrides, scheme="sqlite"))
 
     # -- lifecycle ----------------------------------------------------------------------------
-    async def start(self) -> None:
+    async def _start(self) -> None:
         if self._conn is not None:
             return
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sessionkv-sqlite")
@@ -108,7 +108,7 @@ class SQLiteStore(SessionKVStore):
         conn.execute("DELETE FROM sessionkv WHERE expires <= ?", (time.time(),))
         return conn
 
-    async def close(self) -> None:
+    async def _close(self) -> None:
         purger, self._purger = self._purger, None
         if purger is not None:
             purger.cancel()
@@ -144,7 +144,7 @@ class SQLiteStore(SessionKVStore):
     # -- the contract -------------------------------------------------------------------------
     # Input arrives validated (SessionKVStore wraps these methods): keys are str, values bytes,
     # ttls floats >= min_ttl, batches non-empty and de-duplicated.
-    async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> None:
+    async def _set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool) -> None:
         full = self.namespace + key
 
         def work(c: sqlite3.Connection, now: float) -> None:
@@ -158,7 +158,7 @@ class SQLiteStore(SessionKVStore):
 
         await self._run(work)
 
-    async def mset(self, items: list[tuple[str, bytes, float]]) -> None:
+    async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
         ns = self.namespace
 
         def work(c: sqlite3.Connection, now: float) -> None:
@@ -167,7 +167,7 @@ class SQLiteStore(SessionKVStore):
 
         await self._run(work)
 
-    async def get(self, key: str) -> bytes | None:
+    async def _get(self, key: str) -> bytes | None:
         full = self.namespace + key
 
         def work(c: sqlite3.Connection, now: float) -> bytes | None:
@@ -176,7 +176,7 @@ class SQLiteStore(SessionKVStore):
 
         return await self._run(work)
 
-    async def mget(self, keys: list[str]) -> list[bytes | None]:
+    async def _mget(self, keys: list[str]) -> list[bytes | None]:
         full = [self.namespace + key for key in keys]
         found = await self._run(lambda c, now: self._live(c, now, full))
         return [found.get(key) for key in full]
@@ -189,7 +189,7 @@ class SQLiteStore(SessionKVStore):
             found.update((k, bytes(v)) for k, v in c.execute(sql, (*part, now)))
         return found
 
-    async def expire(self, *keys: str, ttl: float) -> None:
+    async def _expire(self, keys: list[str], ttl: float) -> None:
         full = [self.namespace + key for key in keys]
 
         def work(c: sqlite3.Connection, now: float) -> None:
@@ -200,7 +200,7 @@ class SQLiteStore(SessionKVStore):
 
         await self._run(work)
 
-    async def touch(self, keys: list[str], ttl: float) -> list[str]:
+    async def _touch(self, keys: list[str], ttl: float) -> list[str]:
         """One transaction: find the live keys, refresh them, report the others (exact, unlike the default)."""
         ns = self.namespace
         full = [ns + key for key in keys]
@@ -216,7 +216,7 @@ class SQLiteStore(SessionKVStore):
 
         return await self._run(work)
 
-    async def keys(self, prefix: str = "") -> list[str]:
+    async def _keys(self, prefix: str) -> list[str]:
         start, cut = self.namespace + prefix, len(self.namespace)
 
         def work(c: sqlite3.Connection, now: float) -> list[str]:
@@ -226,7 +226,7 @@ class SQLiteStore(SessionKVStore):
 
         return await self._run(work)
 
-    async def delete(self, keys: list[str]) -> None:
+    async def _delete(self, keys: list[str]) -> None:
         full = [self.namespace + key for key in keys]
 
         def work(c: sqlite3.Connection, now: float) -> None:

@@ -1,0 +1,121 @@
+"""``adapt(store)``: make a store written against the published interface a full ``SessionKVStore``.
+
+A "stranger" is any object with the published methods (``start``, ``close``, ``set``, ``mset``,
+``get``, ``mget``, ``expire``, ``keys``, ``delete``), whatever it subclasses. The adapter gives it
+the shared validation, de-duplication and the default ``touch``; ``capabilities`` may be a
+``StoreCapabilities``, a plain mapping of its fields (so a stranger need not import sessionkv), or
+absent ("nothing declared": the defaults of ``StoreCapabilities``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .capabilities import StoreCapabilities
+from .options import DEFAULT_NAMESPACE
+from .store import SessionKVStore
+
+#: The methods the published interface requires of every store.
+PUBLISHED_METHODS = ("start", "close", "set", "mset", "get", "mget", "expire", "keys", "delete")
+#: Methods sessionkv adds that a stranger may implement; the adapter falls back to defaults otherwise.
+OPTIONAL_METHODS = ("touch",)
+
+
+def missing_methods(obj: object) -> list[str]:
+    """The published methods ``obj`` lacks (empty: it can be adapted)."""
+    return [name for name in PUBLISHED_METHODS if not callable(getattr(obj, name, None))]
+
+
+def declared_capabilities(obj: object) -> StoreCapabilities | None:
+    """``obj.capabilities`` as ``StoreCapabilities``; ``None`` when it declares none.
+
+    A mapping uses the field names of ``StoreCapabilities``; an unknown name is a ``TypeError``
+    that lists the valid ones.
+    """
+    declared = getattr(obj, "capabilities", None)
+    if declared is None or isinstance(declared, StoreCapabilities):
+        return declared
+    if isinstance(declared, Mapping):
+        fields = set(StoreCapabilities.__dataclass_fields__)
+        unknown = sorted(set(declared) - fields)
+        if unknown:
+            raise TypeError(
+                f"{type(obj).__name__}.capabilities has unknown field(s) {unknown}; valid: {sorted(fields)}"
+            )
+        return StoreCapabilities(**dict(declared))
+    raise TypeError(
+        f"{type(obj).__name__}.capabilities must be a sessionkv.StoreCapabilities or a mapping of its fields, "
+        f"not {type(declared).__name__}"
+    )
+
+
+class AdaptedStore(SessionKVStore):
+    """A ``SessionKVStore`` that validates input, then calls the published methods of ``inner``."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        caps = declared_capabilities(inner)
+        #: False when the stranger declared no capabilities (the defaults are in force).
+        self.declared = caps is not None
+        self.capabilities = caps if caps is not None else StoreCapabilities()
+        namespace = getattr(inner, "namespace", None)
+        self.namespace = namespace if isinstance(namespace, str) else DEFAULT_NAMESPACE
+        self._native_touch = callable(getattr(inner, "touch", None))
+
+    @property
+    def implements(self) -> dict[str, bool]:
+        """Which optional methods the stranger implements itself."""
+        return {name: callable(getattr(self.inner, name, None)) for name in OPTIONAL_METHODS}
+
+    async def _start(self) -> None:
+        await self.inner.start()
+
+    async def _close(self) -> None:
+        await self.inner.close()
+
+    async def _set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool) -> None:
+        await self.inner.set(key, value, ttl, only_if_exists=only_if_exists)
+
+    async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
+        await self.inner.mset(items)
+
+    async def _get(self, key: str) -> bytes | None:
+        value: bytes | None = await self.inner.get(key)
+        return value
+
+    async def _mget(self, keys: list[str]) -> list[bytes | None]:
+        return list(await self.inner.mget(keys))
+
+    async def _expire(self, keys: list[str], ttl: float) -> None:
+        await self.inner.expire(*keys, ttl=ttl)
+
+    async def _touch(self, keys: list[str], ttl: float) -> list[str]:
+        if self._native_touch:
+            return list(await self.inner.touch(keys, ttl))
+        return await super()._touch(keys, ttl)
+
+    async def _keys(self, prefix: str) -> list[str]:
+        return list(await self.inner.keys(prefix))
+
+    async def _delete(self, keys: list[str]) -> None:
+        await self.inner.delete(keys)
+
+    def __repr__(self) -> str:
+        return f"<adapted {self.inner!r}>"
+
+
+def adapt(store: Any) -> SessionKVStore:
+    """``store`` itself if it is a ``SessionKVStore``, else an ``AdaptedStore`` around it.
+
+    Raises ``TypeError`` naming the missing methods when ``store`` lacks the published interface.
+    """
+    if isinstance(store, SessionKVStore):
+        return store
+    missing = missing_methods(store)
+    if missing:
+        raise TypeError(
+            f"{type(store).__name__} is not a session store: it lacks {', '.join(missing)} "
+            f"(the published interface is {', '.join(PUBLISHED_METHODS)})"
+        )
+    return AdaptedStore(store)
