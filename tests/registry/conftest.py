@@ -12,14 +12,22 @@ from registry_support import OpenStore
 from sessionkv import SessionKVStore, open_store
 
 
-@pytest.fixture(params=["memory", "redis"])
+#: backend -> the session fixture (tests/servers/) giving its server; every registry test runs on each.
+SERVER_FIXTURES: dict[str, str | None] = {
+    "memory": None,
+    "redis": "redis_server",
+}
+
+
+@pytest.fixture(params=list(SERVER_FIXTURES))
 def shared_url(request: pytest.FixtureRequest) -> str:
     """A store URL; every store opened on it (via ``open_shared``) sees the same keys. Unique per test."""
     tag = uuid.uuid4().hex[:10]
-    if request.param == "memory":
+    fixture = SERVER_FIXTURES[request.param]
+    if fixture is None:
         return f"memory://registry-{tag}"
-    endpoint = request.getfixturevalue("redis_server")
-    return f"{endpoint.url}?namespace=registry-{tag}:"
+    url: str = request.getfixturevalue(fixture).url
+    return f"{url}{'&' if '?' in url else '?'}namespace=registry-{tag}:"
 
 
 @pytest_asyncio.fixture
