@@ -7,5 +7,26 @@ ssl_certfile, ssl_keyfile, ssl_cert_reqs, ssl_check_hostname (rediss://, and red
 Or wrap a client you own: ``RedisStore(redis.asyncio.Redis(...), namespace="app:")``.
 
 mset is atomic on one server (MULTI/EXEC), not across a cluster; see ``sessionkv_redis.store``.
-This package does not import redis-py; ``sessionkv_redis.store`` does, when a redis URL is opened.
+This package does not import redis-py until ``RedisStore`` or ``RedisSessionKVStore`` (the published
+API's name and constructor) is first accessed, or a redis URL is opened.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .published import RedisSessionKVStore
+    from .store import RedisStore
+
+_LAZY = {"RedisStore": ".store", "RedisSessionKVStore": ".published"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name], __name__), name)
+
+
+__all__ = ["RedisSessionKVStore", "RedisStore"]

@@ -6,7 +6,7 @@ backend is a plugin found through the ``sessionkv.backends`` entry-point group.
 
 from .adapt import AdaptedStore, adapt
 from .capabilities import StoreCapabilities
-from .discovery import BackendRegistry, BackendStatus, list_backends, open_store, register_backend
+from .discovery import BackendCatalog, BackendStatus, list_backends, open_store, register_backend
 from .errors import (
     BackendLoadError,
     ConfigurationError,
@@ -28,8 +28,8 @@ __all__ = [
     "DEFAULT_NAMESPACE",
     "ENTRY_POINT_GROUP",
     "AdaptedStore",
+    "BackendCatalog",
     "BackendLoadError",
-    "BackendRegistry",
     "BackendSpec",
     "BackendStatus",
     "ConfigurationError",

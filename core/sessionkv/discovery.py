@@ -48,7 +48,7 @@ class _InProcessPlugin:
         return [self.spec]
 
 
-class BackendRegistry:
+class BackendCatalog:
     """Maps URL schemes to backends; one default instance serves ``open_store``."""
 
     def __init__(self, group: str = ENTRY_POINT_GROUP) -> None:
@@ -198,19 +198,19 @@ def _install_hint(spec: BackendSpec, dist: str) -> str:
     return f'pip install "{dist}"'
 
 
-default_registry = BackendRegistry()
+default_catalog = BackendCatalog()
 
 
 def open_store(url: str | StoreURL, **overrides: Any) -> SessionKVStore:
     """Build the store a URL names, e.g. ``open_store("redis://localhost:6379/0")``; not started."""
-    return default_registry.open_store(url, **overrides)
+    return default_catalog.open_store(url, **overrides)
 
 
 def register_backend(scheme: str, factory: Any, *, replace: bool = False) -> None:
     """Register a store class or factory for ``scheme`` in this process (tests, apps)."""
-    default_registry.register_backend(scheme, factory, replace=replace)
+    default_catalog.register_backend(scheme, factory, replace=replace)
 
 
 def list_backends() -> list[BackendStatus]:
     """Every known scheme with its distribution, install state and install command."""
-    return default_registry.list_backends()
+    return default_catalog.list_backends()

@@ -12,14 +12,14 @@ import pytest
 
 from sessionkv import (
     BackendLoadError,
-    BackendRegistry,
+    BackendCatalog,
     MissingExtraError,
     SessionKVStore,
     UnknownBackendError,
     open_store,
     register_backend,
 )
-from sessionkv.discovery import default_registry
+from sessionkv.discovery import default_catalog
 from sessionkv_memory import MemoryStore
 
 FakeDist = Callable[..., Path]
@@ -46,7 +46,7 @@ def test_third_party_backend_found_through_its_entry_point(fake_dist: FakeDist) 
         {"fakekv": "fakekv_plugin", "fakekvs": "fakekv_plugin"},
         {"fakekv_plugin": PLUGIN, "fakekv_store": STORE},
     )
-    registry = BackendRegistry()
+    registry = BackendCatalog()
     assert {"fakekv", "fakekvs", "memory", "redis"} <= set(registry.schemes())
     store = registry.open_store("fakekv://?namespace=n:")
     assert type(store).__name__ == "FakeStore"
@@ -59,7 +59,7 @@ def test_third_party_backend_found_through_its_entry_point(fake_dist: FakeDist) 
 def test_opening_a_scheme_loads_only_its_plugin(fake_dist: FakeDist) -> None:
     fake_dist("fakekv", {"fakekv": "fakekv_plugin"}, {"fakekv_plugin": PLUGIN, "fakekv_store": STORE})
     fake_dist("otherkv", {"otherkv": "otherkv_plugin"}, {"otherkv_plugin": "raise RuntimeError('never import me')"})
-    registry = BackendRegistry()
+    registry = BackendCatalog()
     registry.open_store("fakekv://")
     assert "fakekv_plugin" in sys.modules
     assert "otherkv_plugin" not in sys.modules
@@ -67,7 +67,7 @@ def test_opening_a_scheme_loads_only_its_plugin(fake_dist: FakeDist) -> None:
 
 def test_broken_plugin_breaks_only_its_own_scheme(fake_dist: FakeDist) -> None:
     fake_dist("brokenkv", {"brokenkv": "brokenkv_plugin"}, {"brokenkv_plugin": "import nonexistent_dep_xyz\n"})
-    registry = BackendRegistry()
+    registry = BackendCatalog()
     with pytest.raises(BackendLoadError) as info:
         registry.open_store("brokenkv://")
     message = str(info.value)
@@ -80,14 +80,14 @@ def test_broken_plugin_breaks_only_its_own_scheme(fake_dist: FakeDist) -> None:
 def test_plugin_without_hook_for_its_scheme(fake_dist: FakeDist) -> None:
     fake_dist("emptykv", {"emptykv": "emptykv_plugin"}, {"emptykv_plugin": "X = 1\n"})
     with pytest.raises(BackendLoadError, match="does not declare"):
-        BackendRegistry().open_store("emptykv://")
+        BackendCatalog().open_store("emptykv://")
 
 
 def test_missing_extra_names_the_install_command(fake_dist: FakeDist) -> None:
     plugin = PLUGIN.replace('description="a test backend"', 'requires=("fakekv_client_not_installed",)')
     fake_dist("fakekv", {"fakekv": "fakekv_plugin"}, {"fakekv_plugin": plugin, "fakekv_store": STORE})
     with pytest.raises(MissingExtraError) as info:
-        BackendRegistry().open_store("fakekv://")
+        BackendCatalog().open_store("fakekv://")
     assert 'pip install "fakekv"' in str(info.value)
     assert info.value.name == "fakekv_client_not_installed"
     assert isinstance(info.value, ImportError)
@@ -101,7 +101,7 @@ def test_missing_extra_detected_when_the_store_import_fails(fake_dist: FakeDist)
         {"fakekv_plugin": plugin, "fakekv_store": "import fakekv_dep.sub\n", "fakekv_dep": ""},
     )
     with pytest.raises(MissingExtraError) as info:
-        BackendRegistry().open_store("fakekv://")
+        BackendCatalog().open_store("fakekv://")
     assert isinstance(info.value.__cause__, ImportError)
 
 
@@ -133,13 +133,13 @@ def test_register_backend_in_process() -> None:
         register_backend("inproc", MemoryStore, replace=True)
         assert isinstance(open_store("inproc://"), MemoryStore)
     finally:
-        default_registry.unregister_backend("inproc")
+        default_catalog.unregister_backend("inproc")
     with pytest.raises(UnknownBackendError):
         open_store("inproc://")
 
 
 def test_factory_must_return_a_store() -> None:
-    registry = BackendRegistry()
+    registry = BackendCatalog()
     registry.register_backend("notastore", lambda url, **kw: object())
     with pytest.raises(TypeError, match="not a SessionKVStore"):
         registry.open_store("notastore://")

@@ -9,7 +9,7 @@ import logging
 import pytest
 from registry_support import InstrumentedStore, OpenStore, flush
 
-from sessionkv import ConfigurationError, SessionInfo, SessionRegistry, StoreNotStartedError
+from sessionkv import ConfigurationError, SessionInfo, SessionRegistry
 from sessionkv.registry.keys import call_prefix, close_key, node_key, session_key
 
 pytestmark = pytest.mark.asyncio
@@ -150,20 +150,23 @@ async def test_stop_deletes_this_nodes_records(open_shared: OpenStore) -> None:
         assert await watcher.nodes() == []
 
 
-async def test_update_metrics_merges_and_stamps(open_shared: OpenStore) -> None:
+async def test_update_metrics_replaces_or_merges_and_stamps(open_shared: OpenStore) -> None:
     async with (
         SessionRegistry(await open_shared(), node_id="owner", ttl=TTL) as owner,
         SessionRegistry(await open_shared(), node_id="other", ttl=TTL) as other,
     ):
         info = await owner.register("c", "s")
-        assert info.metrics_updated_at is None
+        assert info.metrics_updated_at == info.started_at
         await owner.update_metrics("c", "s", {"a": 1})
-        updated = await owner.update_metrics("c", "s", {"b": 2})
+        updated = await owner.update_metrics("c", "s", {"b": 2}, merge=True)
         assert updated is not None and updated.metrics == {"a": 1, "b": 2}
         seen = await other.get("c", "s")
-        assert seen is not None and seen.metrics == {"a": 1, "b": 2} and seen.metrics_updated_at is not None
-        remote = await other.update_metrics("c", "s", {"c": 3})
+        assert seen is not None and seen.metrics == {"a": 1, "b": 2} and seen.metrics_updated_at > info.started_at
+        remote = await other.update_metrics("c", "s", {"c": 3}, merge=True)
         assert remote is not None and remote.metrics == {"a": 1, "b": 2, "c": 3}
+        replaced = await other.update_metrics("c", "s", {"d": 4})
+        assert replaced is not None and replaced.metrics == {"d": 4}
+        assert (await owner.get("c", "s")).metrics == {"d": 4}  # type: ignore[union-attr]
         assert await other.update_metrics("c", "missing", {"x": 1}) is None
         assert await other.get("c", "missing") is None  # never created
 
@@ -243,8 +246,6 @@ async def test_bad_arguments_are_refused_before_any_io(open_shared: OpenStore) -
     with pytest.raises(ValueError, match="node_id"):
         SessionRegistry(store, node_id="")
     reg = SessionRegistry(store, node_id="n", ttl=TTL)
-    with pytest.raises(StoreNotStartedError):
-        await reg.register("c", "s")
     async with reg:
         with pytest.raises(ValueError, match="call_id"):
             await reg.register("", "s")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -36,6 +37,12 @@ class SessionInfo:
             "metrics": self.metrics,
             "metadata": self.metadata,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SessionInfo:
+        """Build from a plain dict, as the published API does: unknown keys ignored, a missing one a TypeError."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{name: value for name, value in data.items() if name in known})
 
     def encode(self) -> bytes:
         """Compact UTF-8 JSON; ``TypeError``/``ValueError`` if metrics or metadata are not JSON."""

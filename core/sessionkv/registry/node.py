@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import ConfigurationError, StoreNotStartedError
 from ..store import SessionKVStore
 from ..url import redact
-from .registry import DEFAULT_TTL, SessionRegistry, check_ttl
+from .registry import DEFAULT_TTL, SessionRegistry, check_seconds
 
 log = logging.getLogger("sessionkv.registry.node")
 
@@ -47,7 +47,7 @@ class SessionNode:
         ttl: float | None = None,
         maintenance_interval: float = DEFAULT_MAINTENANCE_INTERVAL,
     ) -> None:
-        self.maintenance_interval = check_ttl(maintenance_interval, "maintenance_interval")
+        self.maintenance_interval = check_seconds(maintenance_interval, "maintenance_interval")
         if isinstance(registry, SessionRegistry):
             if node_id is not None or ttl is not None:
                 raise ConfigurationError("pass node_id and ttl to the SessionRegistry, not to a SessionNode using it")
@@ -56,7 +56,7 @@ class SessionNode:
             self.registry = registry
             self._owns_registry = False
         else:
-            ttl = DEFAULT_TTL if ttl is None else check_ttl(ttl)
+            ttl = DEFAULT_TTL if ttl is None else check_seconds(ttl)
             if _too_short(ttl, self.maintenance_interval):
                 raise _ttl_too_short(ttl, self.maintenance_interval)
             self.registry = SessionRegistry(registry, node_id=node_id, ttl=ttl)

@@ -24,8 +24,9 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
+from ..adapt import adapt
 from ..discovery import open_store
-from ..errors import ConfigurationError, StoreNotStartedError
+from ..errors import ConfigurationError
 from ..store import SessionKVStore
 from ..url import redact
 from .info import NodeInfo, SessionInfo, dump_json
@@ -57,37 +58,42 @@ def default_node_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
 
 
-def check_ttl(ttl: object, what: str = "ttl") -> float:
-    """``ttl`` as float seconds if it is a finite number > 0, else ``ConfigurationError``."""
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not math.isfinite(ttl) or ttl <= 0:
-        raise ConfigurationError(f"{what} must be a finite number of seconds > 0, got {ttl!r}")
-    return float(ttl)
+def check_seconds(value: object, what: str = "ttl") -> float:
+    """A registry setting (ttl, interval) as float seconds: a finite number > 0, else ``ConfigurationError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(f"{what} must be > 0 (a finite number of seconds), got {value!r}")
+    return float(value)
+
+
+def metrics_mapping(metrics: object) -> dict[str, Any]:
+    """``metrics`` as a dict: a mapping, or any object with ``to_dict()`` (as the published API allows)."""
+    to_dict = getattr(metrics, "to_dict", None)
+    if callable(to_dict) and not isinstance(metrics, Mapping):
+        metrics = to_dict()
+    if not isinstance(metrics, Mapping):
+        raise TypeError(f"metrics must be a mapping or have to_dict(), not {type(metrics).__name__}")
+    return dict(metrics)
 
 
 class SessionRegistry:
     """The live sessions of every node, in a shared TTL store (see the module docstring).
 
-    ``store`` is a ``SessionKVStore`` (the caller starts and closes it), a URL (opened with
-    ``open_store``; the registry starts and closes it) or ``None`` (a private in-memory store).
+    ``store`` is a ``SessionKVStore``, any store with the published methods (wrapped by
+    ``sessionkv.adapt``), a URL (opened with ``open_store``) or ``None`` (a private in-memory
+    store). ``start()`` starts the store and ``stop()`` closes it; stores count their users, so a
+    store shared with the application or other registries stays open until its last user closes
+    it. A registry used before ``start()`` starts itself.
     """
 
-    def __init__(
-        self, store: SessionKVStore | str | None = None, *, node_id: str | None = None, ttl: float = DEFAULT_TTL
-    ):
-        self.ttl = check_ttl(ttl)
+    def __init__(self, store: Any = None, *, node_id: str | None = None, ttl: float = DEFAULT_TTL):
+        self.ttl = check_seconds(ttl)
         self.node_id = default_node_id() if node_id is None else node_id
         self._node_key = node_key(self.node_id)  # validates node_id
         if store is None:
             store = open_store("memory://")
-            self._owns_store = True
         elif isinstance(store, str):
             store = open_store(store)
-            self._owns_store = True
-        elif isinstance(store, SessionKVStore):
-            self._owns_store = False
-        else:
-            raise TypeError(f"store must be a SessionKVStore, a URL or None, not {type(store).__name__}")
-        self.store: SessionKVStore = store
+        self.store: SessionKVStore = adapt(store)
         self.started_at = time.time()
         self._owned: dict[str, _Owned] = {}
         self._write_lock = asyncio.Lock()
@@ -97,14 +103,13 @@ class SessionRegistry:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the store if the registry opened it; safe to call twice."""
+        """Start the store (one more user of it); safe to call twice."""
         if not self._started:
-            if self._owns_store:
-                await self.store.start()
+            await self.store.start()
             self._started = True
 
     async def stop(self, *, cleanup: bool = True) -> None:
-        """Delete this node's sessions and liveness record (unless ``cleanup=False``), close an owned store."""
+        """Delete this node's sessions and liveness record (unless ``cleanup=False``), then close the store."""
         if not self._started:
             return
         self._started = False
@@ -125,8 +130,7 @@ class SessionRegistry:
         finally:
             self._owned.clear()
             self._announced = False
-            if self._owns_store:
-                await self.store.close()
+            await self.store.close()
 
     async def __aenter__(self) -> SessionRegistry:
         await self.start()
@@ -137,9 +141,10 @@ class SessionRegistry:
     ) -> None:
         await self.stop()
 
-    def _require_started(self) -> None:
+    async def _require_started(self) -> None:
+        """Start on first use, as the published registry works without an explicit ``start()``."""
         if not self._started:
-            raise StoreNotStartedError("SessionRegistry is not started: use `async with` or `await registry.start()`")
+            await self.start()
 
     # -- this node's sessions --------------------------------------------------------------
 
@@ -147,15 +152,17 @@ class SessionRegistry:
         self, call_id: str, session_id: str, *, metadata: Mapping[str, Any] | None = None
     ) -> SessionInfo:
         """Record a session as running on this node; heartbeats keep it alive until ``remove``."""
-        self._require_started()
+        await self._require_started()
         key = session_key(call_id, session_id)
         if metadata is not None and not isinstance(metadata, Mapping):
             raise TypeError(f"metadata must be a mapping, not {type(metadata).__name__}")
+        now = time.time()
         info = SessionInfo(
             session_id=session_id,
             call_id=call_id,
             node_id=self.node_id,
-            started_at=time.time(),
+            started_at=now,
+            metrics_updated_at=now,
             metadata=dict(metadata or {}),
         )
         encoded = info.encode()  # non-JSON metadata fails here, before any I/O
@@ -170,26 +177,29 @@ class SessionRegistry:
         Meant for this node's own sessions; to end another node's session use ``request_close``
         (its owner would re-write a record removed under it at its next heartbeat).
         """
-        self._require_started()
+        await self._require_started()
         key = session_key(call_id, session_id)
         async with self._write_lock:
             self._owned.pop(key, None)
             await self.store.delete([key, close_key(call_id, session_id)])
 
-    async def update_metrics(self, call_id: str, session_id: str, metrics: Mapping[str, Any]) -> SessionInfo | None:
-        """Merge ``metrics`` into a session's metrics and write it now; ``None`` if the session is not live.
+    async def update_metrics(
+        self, call_id: str, session_id: str, metrics: Mapping[str, Any] | Any, *, merge: bool = False
+    ) -> SessionInfo | None:
+        """Replace a session's metrics (``merge=True``: merge into them) and write it now; ``None`` if not live.
 
-        For a session of this node, only that record is re-encoded and written. For another
-        node's session the stored record is read, merged and written back only if still live.
+        ``metrics`` is a mapping or any object with ``to_dict()``. For a session of this node,
+        only that record is re-encoded and written. For another node's session the stored record
+        is read, updated and written back only if still live.
         """
-        self._require_started()
+        await self._require_started()
         key = session_key(call_id, session_id)
-        if not isinstance(metrics, Mapping):
-            raise TypeError(f"metrics must be a mapping, not {type(metrics).__name__}")
+        new = metrics_mapping(metrics)
         async with self._write_lock:
             owned = self._owned.get(key)
             if owned is not None:
-                info = replace(owned.info, metrics={**owned.info.metrics, **metrics}, metrics_updated_at=time.time())
+                merged = {**owned.info.metrics, **new} if merge else new
+                info = replace(owned.info, metrics=merged, metrics_updated_at=time.time())
                 encoded = info.encode()
                 await self.store.set(key, encoded, self.ttl)
                 self._owned[key] = _Owned(info, encoded)
@@ -197,7 +207,8 @@ class SessionRegistry:
         remote = await self.get(call_id, session_id)
         if remote is None:
             return None
-        remote = replace(remote, metrics={**remote.metrics, **metrics}, metrics_updated_at=time.time())
+        merged = {**remote.metrics, **new} if merge else new
+        remote = replace(remote, metrics=merged, metrics_updated_at=time.time())
         await self.store.set(key, remote.encode(), self.ttl, only_if_exists=True)
         return remote
 
@@ -211,7 +222,7 @@ class SessionRegistry:
         One ``touch`` moves all TTLs and names the records the store lost; one ``mset``
         re-writes those (from the bytes kept in memory) plus this node's liveness record.
         """
-        self._require_started()
+        await self._require_started()
         keys = list(self._owned)
         missing = await self.store.touch(keys, self.ttl) if keys else []
         async with self._write_lock:
@@ -224,23 +235,38 @@ class SessionRegistry:
             log.warning("registry %s restored %d session records the store had lost", self.node_id, len(lost))
         return HeartbeatResult(sessions=len(keys), restored=len(lost))
 
+    async def refresh(self, sessions: Mapping[str, str]) -> list[str]:
+        """Refresh the ttl of the given sessions (session_id -> call_id) now, in one ``touch``.
+
+        The published API's explicit refresh: records of this node's sessions that the store lost
+        are re-written (one ``mset``); returns the session ids whose records were missing.
+        """
+        await self._require_started()
+        keys = {session_key(call_id, session_id): session_id for session_id, call_id in sessions.items()}
+        missing = await self.store.touch(list(keys), self.ttl) if keys else []
+        async with self._write_lock:
+            lost = [(key, self._owned[key].encoded, self.ttl) for key in missing if key in self._owned]
+            if lost:
+                await self.store.mset(lost)
+        return [keys[key] for key in missing]
+
     # -- every node's sessions -------------------------------------------------------------
 
     async def get(self, call_id: str, session_id: str) -> SessionInfo | None:
         """One session, wherever it runs; ``None`` if it is not live (or its record is corrupt)."""
-        self._require_started()
+        await self._require_started()
         key = session_key(call_id, session_id)
         raw = await self.store.get(key)
         return None if raw is None else self._decode(key, raw)
 
     async def get_for_call(self, call_id: str) -> list[SessionInfo]:
         """Every live session of one call across all nodes, oldest first (two store calls)."""
-        self._require_started()
+        await self._require_started()
         return await self._sessions_under(call_prefix(call_id))
 
     async def list_sessions(self) -> list[SessionInfo]:
         """Every live session of every call on every node, by call then age."""
-        self._require_started()
+        await self._require_started()
         found = await self._sessions_under(SESSION_PREFIX)
         return sorted(found, key=lambda info: (info.call_id, info.started_at, info.session_id))
 
@@ -264,7 +290,7 @@ class SessionRegistry:
 
     async def nodes(self) -> list[NodeInfo]:
         """Every live node (one that heartbeated within the ttl) with its session count."""
-        self._require_started()
+        await self._require_started()
         keys = sorted(await self.store.keys(NODE_PREFIX))
         values = await self.store.mget(keys) if keys else []
         found: list[NodeInfo] = []
@@ -279,7 +305,7 @@ class SessionRegistry:
 
     async def ping(self) -> None:
         """One cheap store call (a ``get``), for health checks: raises if the store does not answer."""
-        self._require_started()
+        await self._require_started()
         await self.store.get(self._node_key)
 
     # -- cross-node close ------------------------------------------------------------------
@@ -289,7 +315,7 @@ class SessionRegistry:
 
         The request is a key with this registry's ttl; the owner's next maintenance cycle sees it.
         """
-        self._require_started()
+        await self._require_started()
         if await self.store.get(session_key(call_id, session_id)) is None:
             return False
         request = dump_json({"requested_at": time.time(), "by": self.node_id})
@@ -303,7 +329,7 @@ class SessionRegistry:
 
     async def close_requested(self, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         """The ``(call_id, session_id)`` pairs with a close request, in one ``mget``."""
-        self._require_started()
+        await self._require_started()
         wanted = list(pairs)
         if not wanted:
             return []
