@@ -10,5 +10,6 @@ def sessionkv_backends() -> list[BackendSpec]:
             schemes=("memory",),
             store="sessionkv_memory.store:MemoryStore",
             description="in-process dict; memory://NAME shares one store per NAME within a process",
+            process_local=True,
         )
     ]

@@ -12,8 +12,15 @@ import time
 import weakref
 from typing import Any, ClassVar
 
-from sessionkv import ConfigurationError, Option, SessionKVStore, StoreCapabilities, StoreURL, resolve_options
-from sessionkv.options import NAMESPACE_OPTION
+from sessionkv import (
+    NAMESPACE_OPTION,
+    ConfigurationError,
+    Option,
+    SessionKVStore,
+    StoreCapabilities,
+    StoreURL,
+    resolve_options,
+)
 
 
 class MemoryData:

@@ -15,8 +15,7 @@ from redis.asyncio.connection import Connection, SSLConnection, UnixDomainSocket
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
-from sessionkv import ConfigurationError, Option, StoreURL, resolve_options
-from sessionkv.options import NAMESPACE_OPTION
+from sessionkv import NAMESPACE_OPTION, ConfigurationError, Option, StoreURL, resolve_options
 
 SCHEMES = ("redis", "rediss", "unix", "redis+cluster")
 DEFAULT_PORT = 6379

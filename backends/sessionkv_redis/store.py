@@ -21,6 +21,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
 from sessionkv import (
+    NAMESPACE_OPTION,
     ConfigurationError,
     Option,
     SessionKVStore,
@@ -30,7 +31,6 @@ from sessionkv import (
     StoreURL,
     redact,
 )
-from sessionkv.options import NAMESPACE_OPTION
 
 from .config import ALL_OPTIONS, RedisConfig
 

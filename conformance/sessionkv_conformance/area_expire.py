@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sessionkv import SessionKVStore
-from sessionkv.store import has_native_touch
+from sessionkv import has_native_touch
 
 from .helpers import Clock, timing
 from .runner import adapted, area

@@ -2,6 +2,10 @@
 
 Open a store by URL (``open_store("memory://")``, ``open_store("redis://host:6379/0")``); every
 backend is a plugin found through the ``sessionkv.backends`` entry-point group.
+
+This module is the public surface: everything users and backend authors need is re-exported here
+(the submodules are private). ``sessionkv.compat`` holds the published API's names for drop-in use;
+``sessionkv.cli`` is the command line, which the library never imports.
 """
 
 from .adapt import AdaptedStore, adapt
@@ -18,21 +22,23 @@ from .errors import (
     UnknownBackendError,
     ValueTooLargeError,
 )
-from .options import DEFAULT_NAMESPACE, Option, resolve_options
+from .options import DEFAULT_NAMESPACE, NAMESPACE_OPTION, Option, resolve_options
 from .plugins import ENTRY_POINT_GROUP, BackendSpec, hookimpl, hookspec
-from .registry import NodeInfo, SessionInfo, SessionNode, SessionRegistry
-from .store import SessionKVStore
+from .registry import HeartbeatResult, NodeInfo, SessionInfo, SessionNode, SessionRegistry
+from .store import SessionKVStore, has_native_touch
 from .url import Host, StoreURL, redact
 
 __all__ = [
     "DEFAULT_NAMESPACE",
     "ENTRY_POINT_GROUP",
+    "NAMESPACE_OPTION",
     "AdaptedStore",
     "BackendCatalog",
     "BackendLoadError",
     "BackendSpec",
     "BackendStatus",
     "ConfigurationError",
+    "HeartbeatResult",
     "Host",
     "InvalidURLError",
     "MissingExtraError",
@@ -50,6 +56,7 @@ __all__ = [
     "UnknownBackendError",
     "ValueTooLargeError",
     "adapt",
+    "has_native_touch",
     "hookimpl",
     "hookspec",
     "list_backends",

@@ -46,6 +46,7 @@ class BackendSpec:
     path, imported only when a URL of one of ``schemes`` is opened. requires: top-level modules
     the store imports (checked before import, to name the missing extra). install: the command
     that installs them. ready: ``False`` for a backend announced but not implemented yet.
+    process_local: the data lives inside one process (``memory://``): other processes never see it.
     """
 
     schemes: tuple[str, ...]
@@ -55,6 +56,7 @@ class BackendSpec:
     extra: str | None = None
     description: str = ""
     ready: bool = True
+    process_local: bool = False
 
 
 class BackendHookSpecs:

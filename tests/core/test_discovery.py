@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from sessionkv import (
-    BackendLoadError,
     BackendCatalog,
+    BackendLoadError,
     MissingExtraError,
     SessionKVStore,
     UnknownBackendError,

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..registry import SessionRegistry
+from .arguments import warn_if_process_local
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -15,6 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
+    warn_if_process_local(args.url)
     async with SessionRegistry(args.url) as registry:
         info = await registry.get(args.call, args.session)
         requested = info is not None and await registry.request_close(args.call, args.session)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..demo import DemoTiming, run_demo, run_worker
+from .arguments import positive_seconds
+from .demo_app import DemoTiming, run_demo, run_worker
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -14,8 +15,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="store URL (default: memory://demo, three nodes in this process; "
         "any other URL, e.g. redis://localhost:6379/0, runs each node as its own process)",
     )
-    parser.add_argument("--ttl", type=float, default=3.0, help="session ttl in seconds (default: 3)")
-    parser.add_argument("--interval", type=float, default=1.0, help="heartbeat interval in seconds (default: 1)")
+    parser.add_argument("--ttl", type=positive_seconds, default=3.0, help="session ttl in seconds (default: 3)")
+    parser.add_argument(
+        "--interval", type=positive_seconds, default=1.0, help="heartbeat interval in seconds (default: 1)"
+    )
     parser.add_argument("--worker", metavar="NODE_ID", help=argparse.SUPPRESS)
     parser.add_argument("--namespace", help=argparse.SUPPRESS)
 

@@ -6,7 +6,8 @@ import argparse
 import json
 
 from ..registry import SessionRegistry
-from ..registry.tables import nodes_table
+from .arguments import warn_if_process_local
+from .session_tables import nodes_table
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -15,6 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
+    warn_if_process_local(args.url)
     async with SessionRegistry(args.url) as registry:
         found = await registry.nodes()
     if args.json:

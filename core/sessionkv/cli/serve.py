@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from ..registry import SessionNode
 from ..registry.registry import default_node_id
 from ..url import redact
+from .arguments import port_number, positive_seconds
 
 INSTALL_HINT = 'pip install "sessionkv[http]"'
 
@@ -20,10 +21,16 @@ INSTALL_HINT = 'pip install "sessionkv[http]"'
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("url", help="store URL, e.g. redis://localhost:6379/0")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on; 0 picks a free one (default: 8080)")
+    parser.add_argument(
+        "--port", type=port_number, default=8080, help="port to listen on; 0 picks a free one (default: 8080)"
+    )
     parser.add_argument("--node-id", help="this server's node id (default: serve-HOST-PID-RANDOM)")
-    parser.add_argument("--ttl", type=float, default=30.0, help="ttl of this server's liveness record (default: 30)")
-    parser.add_argument("--interval", type=float, default=5.0, help="maintenance interval in seconds (default: 5)")
+    parser.add_argument(
+        "--ttl", type=positive_seconds, default=30.0, help="ttl of this server's liveness record (default: 30)"
+    )
+    parser.add_argument(
+        "--interval", type=positive_seconds, default=5.0, help="maintenance interval in seconds (default: 5)"
+    )
 
 
 async def run(args: argparse.Namespace) -> int:

@@ -6,7 +6,8 @@ import argparse
 import json
 
 from ..registry import SessionRegistry
-from ..registry.tables import sessions_table
+from .arguments import warn_if_process_local
+from .session_tables import sessions_table
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -16,6 +17,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
+    warn_if_process_local(args.url)
     async with SessionRegistry(args.url) as registry:
         found = await registry.get_for_call(args.call) if args.call is not None else await registry.list_sessions()
     if args.json:

@@ -51,14 +51,12 @@ class SessionNode:
         if isinstance(registry, SessionRegistry):
             if node_id is not None or ttl is not None:
                 raise ConfigurationError("pass node_id and ttl to the SessionRegistry, not to a SessionNode using it")
-            if _too_short(registry.ttl, self.maintenance_interval):
-                raise _ttl_too_short(registry.ttl, self.maintenance_interval)
+            check_ttl_covers_interval(registry.ttl, self.maintenance_interval)
             self.registry = registry
             self._owns_registry = False
         else:
             ttl = DEFAULT_TTL if ttl is None else check_seconds(ttl)
-            if _too_short(ttl, self.maintenance_interval):
-                raise _ttl_too_short(ttl, self.maintenance_interval)
+            check_ttl_covers_interval(ttl, self.maintenance_interval)
             self.registry = SessionRegistry(registry, node_id=node_id, ttl=ttl)
             self._owns_registry = True
         self._tasks: dict[tuple[str, str], asyncio.Task[Any]] = {}
@@ -270,13 +268,11 @@ class SessionNode:
         return f"<SessionNode node_id={self.node_id!r} sessions={len(self._tasks)} running={self.running}>"
 
 
-def _too_short(ttl: float, interval: float) -> bool:
-    """``ttl < 3 x interval``, tolerant of float rounding (0.6 covers 3 x 0.2)."""
-    return ttl < TTL_INTERVALS * interval * (1 - 1e-9)
-
-
-def _ttl_too_short(ttl: float, interval: float) -> ConfigurationError:
-    return ConfigurationError(
+def check_ttl_covers_interval(ttl: float, interval: float) -> None:
+    """``ConfigurationError`` unless ``ttl >= 3 x interval`` (tolerant of float rounding: 0.6 covers 3 x 0.2)."""
+    if ttl >= TTL_INTERVALS * interval * (1 - 1e-9):
+        return
+    raise ConfigurationError(
         f"ttl {ttl:g} s is too short for maintenance_interval {interval:g} s: it must be at least "
         f"{TTL_INTERVALS} x the interval ({TTL_INTERVALS * interval:g} s), so one late heartbeat never "
         "expires live sessions. Raise ttl or lower maintenance_interval."

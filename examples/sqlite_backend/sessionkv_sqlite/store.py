@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, TypeVar
 
 from sessionkv import (
+    NAMESPACE_OPTION,
     ConfigurationError,
     Option,
     SessionKVStore,
@@ -26,7 +27,6 @@ from sessionkv import (
     StoreURL,
     resolve_options,
 )
-from sessionkv.options import NAMESPACE_OPTION
 
 T = TypeVar("T")
 

@@ -16,12 +16,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from .cli.table import render_table
-from .discovery import open_store
-from .registry import SessionNode, SessionRegistry
-from .registry.tables import sessions_table
-from .store import SessionKVStore
-from .url import StoreURL, redact
+from ..discovery import open_store
+from ..registry import SessionNode, SessionRegistry
+from ..registry.node import check_ttl_covers_interval
+from ..store import SessionKVStore
+from ..url import StoreURL, redact
+from .session_tables import sessions_table
+from .table import render_table
 
 NODE_IDS = ("node-a", "node-b", "node-c")
 SESSIONS_PER_NODE = 2
@@ -34,6 +35,9 @@ class DemoTiming:
 
     ttl: float = 3.0
     interval: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_ttl_covers_interval(self.ttl, self.interval)
 
 
 def session_ids(node_id: str) -> list[tuple[str, str]]:

@@ -7,8 +7,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..cli.table import render_table
-from .info import NodeInfo, SessionInfo
+from ..registry import NodeInfo, SessionInfo
+from .table import render_table
 
 SESSION_HEADERS = ("call", "session", "node", "age", "metrics", "metadata")
 NODE_HEADERS = ("node", "sessions", "up", "last heartbeat")
