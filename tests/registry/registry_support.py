@@ -23,6 +23,8 @@ class InstrumentedStore(SessionKVStore):
         self.capabilities = inner.capabilities
         self.namespace = inner.namespace
         self.calls: Counter[str] = Counter()
+        #: keys written (set, mset, expire, touch), per key, over the instrumented store's life
+        self.written: Counter[str] = Counter()
         self.failing = False
         #: When set, only these methods fail while ``failing`` is true.
         self.fail_only: set[str] | None = None
@@ -43,10 +45,12 @@ class InstrumentedStore(SessionKVStore):
 
     async def _set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool) -> None:
         self._enter("set")
+        self.written[key] += 1
         await self.inner.set(key, value, ttl, only_if_exists=only_if_exists)
 
     async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
         self._enter("mset")
+        self.written.update(key for key, _, _ in items)
         await self.inner.mset(items)
 
     async def _get(self, key: str) -> bytes | None:
@@ -59,10 +63,12 @@ class InstrumentedStore(SessionKVStore):
 
     async def _expire(self, keys: list[str], ttl: float) -> None:
         self._enter("expire")
+        self.written.update(keys)
         await self.inner.expire(*keys, ttl=ttl)
 
     async def _touch(self, keys: list[str], ttl: float) -> list[str]:
         self._enter("touch")
+        self.written.update(keys)
         return await self.inner.touch(keys, ttl)
 
     async def _keys(self, prefix: str) -> list[str]:

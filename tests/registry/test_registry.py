@@ -9,8 +9,9 @@ import logging
 import pytest
 from registry_support import InstrumentedStore, OpenStore, flush
 
-from sessionkv import ConfigurationError, SessionInfo, SessionRegistry
+from sessionkv import ConfigurationError, SessionInfo, SessionRegistry, StoreError
 from sessionkv.registry.keys import call_prefix, close_key, node_key, session_key
+from sessionkv.registry.registry import ROLLING_SLICES
 
 pytestmark = pytest.mark.asyncio
 
@@ -75,7 +76,7 @@ async def test_heartbeat_restores_records_after_a_flush(open_shared: OpenStore) 
         infos = [await reg.register(f"call-{i % 3}", f"s{i}", metadata={"i": i}) for i in range(20)]
         await reg.update_metrics("call-0", "s0", {"load": 0.5})
         before = {info.session_id: info for info in await reg.list_sessions()}
-        assert await flush(store) == 20
+        assert await flush(store) == 21  # 20 sessions and the node record
         assert await reg.list_sessions() == []
         result = await reg.heartbeat()
         assert (result.sessions, result.restored) == (20, 20)
@@ -87,38 +88,82 @@ async def test_heartbeat_restores_records_after_a_flush(open_shared: OpenStore) 
         assert (await reg.heartbeat()).restored == 0
 
 
-async def test_heartbeat_costs_a_constant_number_of_store_calls(open_shared: OpenStore) -> None:
-    counts = []
-    for sessions in (1, 10, 300):
+async def test_heartbeat_store_calls_do_not_grow_with_sessions(open_shared: OpenStore) -> None:
+    for sessions in (10, 300):
         store = InstrumentedStore(await open_shared())
         async with SessionRegistry(store, node_id=f"n{sessions}", ttl=TTL) as reg:
             for i in range(sessions):
                 await reg.register(f"call-{i % 7}", f"n{sessions}-s{i}")
             store.calls.clear()
             await reg.heartbeat()
-            steady = dict(store.calls)
+            assert dict(store.calls) == {"touch": 2}  # the node lease, and a slice of the records
             await flush(store.inner)
             store.calls.clear()
             assert (await reg.heartbeat()).restored == sessions
-            after_flush = dict(store.calls)
-            counts.append((steady, after_flush))
-    # Steady state and recovery alike: one touch (TTLs only) plus one mset (node record and lost records).
-    assert all(pair == ({"touch": 1, "mset": 1}, {"touch": 1, "mset": 1}) for pair in counts), counts
+            # lost data: the slice, then every other record, are checked, and all re-written at once
+            assert dict(store.calls) == {"touch": 3, "mset": 1}
 
 
-async def test_heartbeat_moves_ttls_and_rewrites_only_lost_records(open_shared: OpenStore) -> None:
+@pytest.mark.parametrize("sessions", [1, 7, 300])
+async def test_heartbeat_writes_one_key_plus_a_tenth_of_the_sessions(open_shared: OpenStore, sessions: int) -> None:
+    store = InstrumentedStore(await open_shared())
+    async with SessionRegistry(store, node_id="n", ttl=TTL) as reg:
+        for i in range(sessions):
+            await reg.register("c", f"s{i}")
+        store.written.clear()
+        reported = 0
+        beats = 3 * ROLLING_SLICES
+        for _ in range(beats):
+            reported += (await reg.heartbeat()).keys_written
+        assert sum(store.written.values()) == reported == beats * (1 + sessions / ROLLING_SLICES)
+        # every record was refreshed, each equally often: no record is left to expire
+        records = [key for key in store.written if key != node_key("n")]
+        assert len(records) == sessions
+        assert set(store.written[key] for key in records) == {beats // ROLLING_SLICES}
+
+
+async def test_heartbeat_moves_the_node_lease_and_rewrites_only_lost_records(open_shared: OpenStore) -> None:
     store = await open_shared()
     async with SessionRegistry(store, node_id="n", ttl=0.4) as reg:
         await reg.register("c", "keep")
         await reg.register("c", "lost")
-        await store.delete([session_key("c", "lost")])
+        await store.delete([session_key("c", "lost")])  # one record evicted: found when its slice comes round
         raw_keep = await store.get(session_key("c", "keep"))
         await asyncio.sleep(0.25)
-        result = await reg.heartbeat()
-        assert result.restored == 1
-        await asyncio.sleep(0.25)  # 0.5 s after register: alive only because the heartbeat moved the ttl
+        restored = [(await reg.heartbeat()).restored for _ in range(ROLLING_SLICES)]
+        assert sorted(restored) == [0] * (ROLLING_SLICES - 1) + [1]
+        await asyncio.sleep(0.25)  # 0.5 s after register: visible only because the heartbeats moved the lease
         assert await store.get(session_key("c", "keep")) == raw_keep
-        assert await reg.get("c", "lost") is not None
+        assert [info.session_id for info in await reg.get_for_call("c")] == ["keep", "lost"]
+
+
+async def test_a_node_restarted_under_the_same_id_does_not_revive_old_sessions(open_shared: OpenStore) -> None:
+    store = await open_shared()
+    async with SessionRegistry(store, node_id="watcher", ttl=TTL) as watcher:
+        crashed = SessionRegistry(store, node_id="node-a", ttl=0.2)
+        await crashed.register("c", "before-crash")  # never stopped: its record lingers in the store
+        await asyncio.sleep(0.3)
+        assert await watcher.get_for_call("c") == []
+        async with SessionRegistry(store, node_id="node-a", ttl=TTL) as restarted:
+            await restarted.register("c", "after-restart")
+            assert [info.session_id for info in await watcher.get_for_call("c")] == ["after-restart"]
+            assert await watcher.get("c", "before-crash") is None
+            assert await watcher.request_close("c", "before-crash") is False
+
+
+async def test_a_failed_remove_is_retried_by_the_next_heartbeat(open_shared: OpenStore) -> None:
+    store = InstrumentedStore(await open_shared())
+    async with SessionRegistry(store, node_id="n", ttl=TTL) as reg:
+        await reg.register("c", "s")
+        store.failing, store.fail_only = True, {"delete"}
+        with pytest.raises(StoreError):
+            await reg.remove("c", "s")
+        await reg.heartbeat()  # still failing: kept for later
+        store.failing = False
+        assert await store.inner.get(session_key("c", "s")) is not None
+        await reg.heartbeat()
+        assert await store.inner.get(session_key("c", "s")) is None
+        assert await reg.get("c", "s") is None
 
 
 async def test_sessions_of_a_registry_that_stops_heartbeating_expire(open_shared: OpenStore) -> None:
@@ -129,7 +174,7 @@ async def test_sessions_of_a_registry_that_stops_heartbeating_expire(open_shared
         await crashy.register("c", "x")
         await crashy.heartbeat()
         await steady.register("c", "y")
-        assert {node.node_id for node in await steady.nodes()} == {"crashy"}
+        assert {node.node_id for node in await steady.nodes()} == {"crashy", "steady"}
         for _ in range(3):
             await asyncio.sleep(0.1)
             await steady.heartbeat()
@@ -208,6 +253,8 @@ async def test_corrupt_and_unknown_field_records(open_shared: OpenStore, caplog:
             "shiny_new_field": [1, 2],
         }
         await store.set(session_key("c", "future"), json.dumps(future).encode(), TTL)
+        future_node = {"node_id": "n2", "sessions": 1, "started_at": 1.0, "last_heartbeat": 2.0, "new": {"a": 1}}
+        await store.set(node_key("n2"), json.dumps(future_node).encode(), TTL)
         garbage = {
             "bad-json": b"{not json",
             "not-object": b"[1, 2]",
@@ -225,7 +272,7 @@ async def test_corrupt_and_unknown_field_records(open_shared: OpenStore, caplog:
         with caplog.at_level(logging.WARNING, logger="sessionkv.registry"):
             found = await reg.get_for_call("c")
             assert await reg.get("c", "bad-json") is None
-            assert await reg.nodes() == []
+            assert [node.node_id for node in await reg.nodes()] == ["n", "n2"]
         assert sorted(info.session_id for info in found) == ["future", "good"]
         future_info = next(info for info in found if info.session_id == "future")
         assert future_info == SessionInfo("future", "c", "n2", 1.5, None, {"x": 1}, {})

@@ -51,7 +51,11 @@ class SessionInfo:
     @classmethod
     def decode(cls, raw: bytes) -> SessionInfo:
         """Parse a stored record; ``ValueError`` if it is not a valid session record."""
-        data = load_object(raw)
+        return cls.from_record(load_object(raw))
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> SessionInfo:
+        """Check and build from a parsed (untrusted) record; ``ValueError`` if a field is malformed."""
         return cls(
             session_id=_text(data, "session_id"),
             call_id=_text(data, "call_id"),
@@ -65,12 +69,18 @@ class SessionInfo:
 
 @dataclass
 class NodeInfo:
-    """A live node's liveness record, re-written by each of its heartbeats."""
+    """A live node's liveness record: its ttl is the registry's, moved by every heartbeat.
+
+    ``last_heartbeat`` is when the record was last written (at start, and whenever the session
+    count changes); ``incarnation`` is random per registry object, so records of a crashed
+    process are never revived by a new process that reuses its node id.
+    """
 
     node_id: str
     sessions: int
     started_at: float
     last_heartbeat: float
+    incarnation: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
@@ -79,6 +89,7 @@ class NodeInfo:
             "sessions": self.sessions,
             "started_at": self.started_at,
             "last_heartbeat": self.last_heartbeat,
+            "incarnation": self.incarnation,
         }
 
     def encode(self) -> bytes:
@@ -97,6 +108,7 @@ class NodeInfo:
             sessions=sessions,
             started_at=_number(data, "started_at"),
             last_heartbeat=_number(data, "last_heartbeat"),
+            incarnation=_optional_text(data, "incarnation"),
         )
 
 
@@ -121,6 +133,10 @@ def _text(data: dict[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"field {name!r} must be a non-empty string")
     return value
+
+
+def _optional_text(data: dict[str, Any], name: str) -> str | None:
+    return None if data.get(name) is None else _text(data, name)
 
 
 def _number(data: dict[str, Any], name: str) -> float:

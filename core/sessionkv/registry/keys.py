@@ -2,9 +2,9 @@
 
 Every key lives inside the store's namespace (``sessionkv:`` by default)::
 
-    s/<call>/<session>   the SessionInfo record (JSON), ttl = registry ttl, refreshed by heartbeats
+    s/<call>/<session>   the SessionInfo record (JSON), ttl = 10 x registry ttl, refreshed in rolling slices
     c/<call>/<session>   a close request for that session (set by any node, read by the owner)
-    n/<node>             a node's liveness record (JSON), refreshed by each heartbeat
+    n/<node>             a node's liveness record (JSON), ttl = registry ttl, moved by each heartbeat: the lease
 
 ``<call>``, ``<session>`` and ``<node>`` are the ids percent-encoded with nothing left "safe"
 (``urllib.parse.quote(id, safe="")``): ``/``, ``%``, ``*``, ``?``, spaces and non-ASCII

@@ -2,12 +2,18 @@
 
 Each node registers its sessions in a shared store under the key scheme of
 ``sessionkv.registry.keys``; any node lists, inspects or requests the close of any session; a
-node that stops heartbeating (a crash) loses its sessions when their TTLs lapse.
+node that stops heartbeating (a crash) loses its sessions within its ttl.
 
-Heartbeats cost a constant number of store calls whatever the session count: one batched
-``touch`` moves every TTL (no values travel) and reports the records the store lost (restart,
-flush, eviction); one ``mset`` re-writes exactly those from the encoded bytes kept in memory,
-together with the node's liveness record.
+The node's liveness record is the lease. It lives ``ttl`` seconds and every heartbeat moves it;
+session records live ``RECORD_TTL_FACTOR`` times longer and a heartbeat refreshes only the
+``1/ROLLING_SLICES`` of them refreshed longest ago. Readers count a session as live only while
+its node's record is live and names the same incarnation (one extra batched read of the few node
+records involved), so a crash hides a node's sessions within ``ttl`` although their records
+linger. A heartbeat therefore writes ``1 + N/ROLLING_SLICES`` keys for N sessions in at most two
+store calls: one ``touch`` (slice + node record), and one ``mset`` only when something must be
+re-written. A missing node record or slice record means the store lost data (flush, restart,
+eviction): that heartbeat checks every record and re-writes what is missing, so everything is
+back within one heartbeat. Deletes that failed are retried by the next heartbeats.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import os
 import secrets
 import socket
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import TracebackType
@@ -29,28 +36,34 @@ from ..discovery import open_store
 from ..errors import ConfigurationError
 from ..store import SessionKVStore
 from ..url import redact
-from .info import NodeInfo, SessionInfo, dump_json
+from .info import NodeInfo, SessionInfo, dump_json, load_object
 from .keys import NODE_PREFIX, SESSION_PREFIX, call_prefix, close_key, node_key, parse_session_key, session_key
 
 log = logging.getLogger("sessionkv.registry")
 
 DEFAULT_TTL = 30.0
+#: Session records live this many registry ttls (the node record, not they, is the lease).
+RECORD_TTL_FACTOR = 10
+#: A heartbeat refreshes this fraction (1/N) of the session records, oldest refresh first.
+ROLLING_SLICES = 10
 
 
 @dataclass
 class _Owned:
-    """A session this registry registered: its record and the exact bytes last written."""
+    """A session this registry registered: its record, the exact bytes last written, when last refreshed."""
 
     info: SessionInfo
     encoded: bytes
+    refreshed: float
 
 
 @dataclass(frozen=True)
 class HeartbeatResult:
-    """What one heartbeat did: sessions refreshed, and records re-written after the store lost them."""
+    """What one heartbeat did: sessions owned, records re-written after a loss, keys written in all."""
 
     sessions: int
     restored: int
+    keys_written: int = 0
 
 
 def default_node_id() -> str:
@@ -87,6 +100,8 @@ class SessionRegistry:
 
     def __init__(self, store: Any = None, *, node_id: str | None = None, ttl: float = DEFAULT_TTL):
         self.ttl = check_seconds(ttl)
+        #: How long session records live; the node record (``ttl``) is what keeps them visible.
+        self.record_ttl = self.ttl * RECORD_TTL_FACTOR
         self.node_id = default_node_id() if node_id is None else node_id
         self._node_key = node_key(self.node_id)  # validates node_id
         if store is None:
@@ -95,10 +110,14 @@ class SessionRegistry:
             store = open_store(store)
         self.store: SessionKVStore = adapt(store)
         self.started_at = time.time()
-        self._owned: dict[str, _Owned] = {}
+        self.incarnation = secrets.token_hex(8)
+        #: this node's sessions, least recently refreshed first
+        self._owned: OrderedDict[str, _Owned] = OrderedDict()
+        self._pending_deletes: set[str] = set()
         self._write_lock = asyncio.Lock()
         self._started = False
-        self._announced = False
+        self._announced_count: int | None = None  # session count in the node record last written
+        self._beats = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -114,22 +133,23 @@ class SessionRegistry:
             return
         self._started = False
         try:
-            if cleanup and (self._owned or self._announced):
-                keys = [self._node_key]
+            if cleanup and (self._owned or self._announced_count is not None or self._pending_deletes):
+                keys = [self._node_key, *self._pending_deletes]
                 for owned in self._owned.values():
                     keys += [session_key(owned.info.call_id, owned.info.session_id)]
                     keys += [close_key(owned.info.call_id, owned.info.session_id)]
                 await self.store.delete(keys)
         except Exception as exc:
             log.warning(
-                "registry %s could not delete its records on stop (they expire in %s s): %s",
+                "registry %s could not delete its records on stop (hidden at once, gone within %s s): %s",
                 self.node_id,
-                self.ttl,
+                self.record_ttl,
                 redact(str(exc)),
             )
         finally:
             self._owned.clear()
-            self._announced = False
+            self._pending_deletes.clear()
+            self._announced_count = None
             await self.store.close()
 
     async def __aenter__(self) -> SessionRegistry:
@@ -148,10 +168,23 @@ class SessionRegistry:
 
     # -- this node's sessions --------------------------------------------------------------
 
+    def _node_item(self) -> tuple[str, bytes, float]:
+        """This node's liveness record as an ``mset`` item (and remember the count it announces)."""
+        self._announced_count = len(self._owned)
+        record = NodeInfo(self.node_id, len(self._owned), self.started_at, time.time(), self.incarnation)
+        return (self._node_key, record.encode(), self.ttl)
+
+    def _encode(self, info: SessionInfo) -> bytes:
+        """A session record: the SessionInfo plus this registry's incarnation (checked by readers)."""
+        return dump_json({**info.to_dict(), "incarnation": self.incarnation})
+
     async def register(
         self, call_id: str, session_id: str, *, metadata: Mapping[str, Any] | None = None
     ) -> SessionInfo:
-        """Record a session as running on this node; heartbeats keep it alive until ``remove``."""
+        """Record a session as running on this node; heartbeats keep it alive until ``remove``.
+
+        One store call: the record, plus this node's liveness record when it announces a new count.
+        """
         await self._require_started()
         key = session_key(call_id, session_id)
         if metadata is not None and not isinstance(metadata, Mapping):
@@ -165,23 +198,34 @@ class SessionRegistry:
             metrics_updated_at=now,
             metadata=dict(metadata or {}),
         )
-        encoded = info.encode()  # non-JSON metadata fails here, before any I/O
+        encoded = self._encode(info)  # non-JSON metadata fails here, before any I/O
         async with self._write_lock:
-            await self.store.set(key, encoded, self.ttl)
-            self._owned[key] = _Owned(info, encoded)
+            self._owned[key] = _Owned(info, encoded, time.monotonic())
+            self._owned.move_to_end(key)
+            self._pending_deletes.discard(key)
+            try:
+                await self.store.mset([(key, encoded, self.record_ttl), self._node_item()])
+            except BaseException:
+                self._owned.pop(key, None)
+                raise
         return info
 
     async def remove(self, call_id: str, session_id: str) -> None:
         """Delete a session's record and its close request (one store call); this node stops refreshing it.
 
-        Meant for this node's own sessions; to end another node's session use ``request_close``
-        (its owner would re-write a record removed under it at its next heartbeat).
+        Meant for this node's own sessions; to end another node's session use ``request_close``.
+        A delete that fails is retried by the next heartbeats (the error is still raised).
         """
         await self._require_started()
         key = session_key(call_id, session_id)
+        keys = [key, close_key(call_id, session_id)]
         async with self._write_lock:
             self._owned.pop(key, None)
-            await self.store.delete([key, close_key(call_id, session_id)])
+            try:
+                await self.store.delete(keys)
+            except BaseException:
+                self._pending_deletes.update(keys)
+                raise
 
     async def update_metrics(
         self, call_id: str, session_id: str, metrics: Mapping[str, Any] | Any, *, merge: bool = False
@@ -200,54 +244,105 @@ class SessionRegistry:
             if owned is not None:
                 merged = {**owned.info.metrics, **new} if merge else new
                 info = replace(owned.info, metrics=merged, metrics_updated_at=time.time())
-                encoded = info.encode()
-                await self.store.set(key, encoded, self.ttl)
-                self._owned[key] = _Owned(info, encoded)
+                encoded = self._encode(info)
+                await self.store.set(key, encoded, self.record_ttl)
+                self._owned[key] = _Owned(info, encoded, time.monotonic())
+                self._owned.move_to_end(key)
                 return info
-        remote = await self.get(call_id, session_id)
-        if remote is None:
+        found = await self._read_record(key)
+        if found is None:
             return None
+        remote, data = found
         merged = {**remote.metrics, **new} if merge else new
         remote = replace(remote, metrics=merged, metrics_updated_at=time.time())
-        await self.store.set(key, remote.encode(), self.ttl, only_if_exists=True)
+        encoded = dump_json({**data, **remote.to_dict()})  # keeps the owner's incarnation
+        await self.store.set(key, encoded, self.record_ttl, only_if_exists=True)
         return remote
 
     def owned_sessions(self) -> list[tuple[str, str]]:
         """``(call_id, session_id)`` of every session this registry registered and has not removed."""
         return [(owned.info.call_id, owned.info.session_id) for owned in self._owned.values()]
 
-    async def heartbeat(self) -> HeartbeatResult:
-        """Refresh every session of this node and its liveness record in at most two store calls.
+    def _slice(self) -> list[str]:
+        """The records this heartbeat refreshes: a 1/ROLLING_SLICES share, oldest refresh first.
 
-        One ``touch`` moves all TTLs and names the records the store lost; one ``mset``
-        re-writes those (from the bytes kept in memory) plus this node's liveness record.
+        Slices are sized so that they add up to N over ROLLING_SLICES heartbeats, plus any record
+        refreshed longer ago than a third of its ttl (catch-up after failed heartbeats).
+        """
+        total = len(self._owned)
+        size = total // ROLLING_SLICES + (1 if self._beats % ROLLING_SLICES < total % ROLLING_SLICES else 0)
+        overdue = time.monotonic() - self.record_ttl / 3
+        chosen: list[str] = []
+        for key, owned in self._owned.items():
+            if len(chosen) >= size and owned.refreshed > overdue:
+                break
+            chosen.append(key)
+        return chosen
+
+    async def heartbeat(self) -> HeartbeatResult:
+        """Keep this node's sessions alive: ``1 + N/ROLLING_SLICES`` keys written, two store calls.
+
+        One ``touch`` moves the node record (the lease), one moves a slice of the session records.
+        If anything was missing the store lost data: every other record is checked too and all
+        missing ones are re-written with the node record in one ``mset`` (which also announces a
+        changed session count).
         """
         await self._require_started()
-        keys = list(self._owned)
-        missing = await self.store.touch(keys, self.ttl) if keys else []
+        self._beats += 1
+        await self._retry_deletes()
+        chunk = self._slice()
+        node_lost = bool(await self.store.touch([self._node_key], self.ttl))
+        missing = await self.store.touch(chunk, self.record_ttl) if chunk else []
+        written = 1 + len(chunk)
+        now = time.monotonic()
+        for key in chunk:
+            owned = self._owned.get(key)
+            if owned is not None:
+                owned.refreshed = now
+                self._owned.move_to_end(key)
+        if node_lost or missing:
+            chunked = set(chunk)
+            rest = [key for key in self._owned if key not in chunked]
+            if rest:
+                missing += await self.store.touch(rest, self.record_ttl)
+                written += len(rest)
         async with self._write_lock:
-            # A session removed while touch ran is gone from _owned: never resurrect it.
-            lost = [(key, self._owned[key].encoded, self.ttl) for key in missing if key in self._owned]
-            record = NodeInfo(self.node_id, len(self._owned), self.started_at, time.time())
-            await self.store.mset([*lost, (self._node_key, record.encode(), self.ttl)])
-        self._announced = True
-        if lost:
-            log.warning("registry %s restored %d session records the store had lost", self.node_id, len(lost))
-        return HeartbeatResult(sessions=len(keys), restored=len(lost))
+            # A session removed meanwhile is gone from _owned: never resurrect it.
+            items = [(key, self._owned[key].encoded, self.record_ttl) for key in missing if key in self._owned]
+            restored = len(items)
+            if node_lost or restored or self._announced_count != len(self._owned):
+                items.append(self._node_item())
+            if items:
+                await self.store.mset(items)
+                written += len(items)
+        if restored:
+            log.warning("registry %s restored %d session records the store had lost", self.node_id, restored)
+        return HeartbeatResult(sessions=len(self._owned), restored=restored, keys_written=written)
+
+    async def _retry_deletes(self) -> None:
+        """Delete what an earlier ``remove`` failed to (records would otherwise linger until their ttl)."""
+        if not self._pending_deletes:
+            return
+        keys = sorted(self._pending_deletes)
+        try:
+            await self.store.delete(keys)
+        except Exception as exc:
+            log.warning("registry %s could not delete %d removed records yet: %s", self.node_id, len(keys), exc)
+            return
+        self._pending_deletes.difference_update(keys)
 
     async def refresh(self, sessions: Mapping[str, str]) -> list[str]:
-        """Refresh the ttl of the given sessions (session_id -> call_id) now, in one ``touch``.
+        """Refresh the given sessions (session_id -> call_id) and this node's record now, in one ``touch``.
 
         The published API's explicit refresh: records of this node's sessions that the store lost
         are re-written (one ``mset``); returns the session ids whose records were missing.
         """
         await self._require_started()
         keys = {session_key(call_id, session_id): session_id for session_id, call_id in sessions.items()}
-        missing = await self.store.touch(list(keys), self.ttl) if keys else []
+        missing = await self.store.touch(list(keys), self.record_ttl) if keys else []
         async with self._write_lock:
-            lost = [(key, self._owned[key].encoded, self.ttl) for key in missing if key in self._owned]
-            if lost:
-                await self.store.mset(lost)
+            lost = [(key, self._owned[key].encoded, self.record_ttl) for key in missing if key in self._owned]
+            await self.store.mset([*lost, self._node_item()])
         return [keys[key] for key in missing]
 
     # -- every node's sessions -------------------------------------------------------------
@@ -255,12 +350,20 @@ class SessionRegistry:
     async def get(self, call_id: str, session_id: str) -> SessionInfo | None:
         """One session, wherever it runs; ``None`` if it is not live (or its record is corrupt)."""
         await self._require_started()
-        key = session_key(call_id, session_id)
+        found = await self._read_record(session_key(call_id, session_id))
+        return None if found is None else found[0]
+
+    async def _read_record(self, key: str) -> tuple[SessionInfo, dict[str, Any]] | None:
+        """A live session's record and its raw fields, or ``None`` (two reads: record, then its node)."""
         raw = await self.store.get(key)
-        return None if raw is None else self._decode(key, raw)
+        decoded = None if raw is None else self._decode(key, raw)
+        if decoded is None:
+            return None
+        live = await self._live([decoded])
+        return decoded if live else None
 
     async def get_for_call(self, call_id: str) -> list[SessionInfo]:
-        """Every live session of one call across all nodes, oldest first (two store calls)."""
+        """Every live session of one call across all nodes, oldest first (three store calls)."""
         await self._require_started()
         return await self._sessions_under(call_prefix(call_id))
 
@@ -273,20 +376,44 @@ class SessionRegistry:
     async def _sessions_under(self, prefix: str) -> list[SessionInfo]:
         keys = sorted(await self.store.keys(prefix))
         values = await self.store.mget(keys) if keys else []
-        found = [self._decode(key, raw) for key, raw in zip(keys, values, strict=True) if raw is not None]
-        return sorted((info for info in found if info is not None), key=lambda info: (info.started_at, info.session_id))
+        decoded = [self._decode(key, raw) for key, raw in zip(keys, values, strict=True) if raw is not None]
+        live = await self._live([item for item in decoded if item is not None])
+        return sorted((info for info, _ in live), key=lambda info: (info.started_at, info.session_id))
 
-    def _decode(self, key: str, raw: bytes) -> SessionInfo | None:
+    async def _live(
+        self, records: list[tuple[SessionInfo, dict[str, Any]]]
+    ) -> list[tuple[SessionInfo, dict[str, Any]]]:
+        """The records whose node record is live and names the same incarnation (one ``mget``)."""
+        if not records:
+            return []
+        node_ids = sorted({info.node_id for info, _ in records})
+        values = await self.store.mget([node_key(node_id) for node_id in node_ids])
+        incarnations: dict[str, str | None] = {}
+        for node_id, raw in zip(node_ids, values, strict=True):
+            if raw is None:
+                continue
+            try:
+                incarnations[node_id] = NodeInfo.decode(raw).incarnation
+            except ValueError as exc:
+                log.warning("skipping corrupt node record of %r: %s", node_id, exc)
+        return [
+            (info, data)
+            for info, data in records
+            if info.node_id in incarnations and data.get("incarnation") in (None, incarnations[info.node_id])
+        ]
+
+    def _decode(self, key: str, raw: bytes) -> tuple[SessionInfo, dict[str, Any]] | None:
         """Decode an untrusted record; log and skip it if it is corrupt or names another session."""
         try:
-            info = SessionInfo.decode(raw)
+            data = load_object(raw)
+            info = SessionInfo.from_record(data)
         except ValueError as exc:
             log.warning("skipping corrupt session record %r: %s", key, exc)
             return None
         if parse_session_key(key) != (info.call_id, info.session_id):
             log.warning("skipping session record %r: it names call %r session %r", key, info.call_id, info.session_id)
             return None
-        return info
+        return info, data
 
     async def nodes(self) -> list[NodeInfo]:
         """Every live node (one that heartbeated within the ttl) with its session count."""
@@ -316,7 +443,7 @@ class SessionRegistry:
         The request is a key with this registry's ttl; the owner's next maintenance cycle sees it.
         """
         await self._require_started()
-        if await self.store.get(session_key(call_id, session_id)) is None:
+        if await self._read_record(session_key(call_id, session_id)) is None:
             return False
         request = dump_json({"requested_at": time.time(), "by": self.node_id})
         await self.store.set(close_key(call_id, session_id), request, self.ttl)
