@@ -1,5 +1,8 @@
 """``MemoryStore``: a dict with monotonic-clock expiry, lazy on read plus a periodic sweep.
 
+Listing a directory (a prefix ending in ``/``) costs its entries, not the store's size: see
+``sessionkv_memory.data``.
+
 ``memory://NAME`` gives every store opened with the same NAME in one process the same data
 (each store object starts and closes on its own), so several registries can share it.
 """
@@ -22,28 +25,7 @@ from sessionkv import (
     resolve_options,
 )
 
-
-class MemoryData:
-    """The shared dict behind one or more ``MemoryStore`` objects: full key -> (value, deadline)."""
-
-    def __init__(self) -> None:
-        self.items: dict[str, tuple[bytes, float]] = {}
-
-    def live(self, full_key: str, now: float) -> bytes | None:
-        entry = self.items.get(full_key)
-        if entry is None:
-            return None
-        if entry[1] <= now:
-            del self.items[full_key]
-            return None
-        return entry[0]
-
-    def sweep(self, now: float) -> int:
-        expired = [k for k, (_, deadline) in self.items.items() if deadline <= now]
-        for k in expired:
-            del self.items[k]
-        return len(expired)
-
+from .data import MemoryData
 
 _named: weakref.WeakValueDictionary[str, MemoryData] = weakref.WeakValueDictionary()
 
@@ -112,12 +94,12 @@ class MemoryStore(SessionKVStore):
         now = self._clock()
         if only_if_exists and self._data.live(full, now) is None:
             return
-        self._data.items[full] = (value, now + ttl)
+        self._data.put(full, value, now + ttl)
 
     async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
         now = self._clock()
         ns = self.namespace
-        self._data.items.update({ns + key: (value, now + ttl) for key, value, ttl in items})
+        self._data.put_many({ns + key: (value, now + ttl) for key, value, ttl in items})
 
     async def _get(self, key: str) -> bytes | None:
         return self._data.live(self.namespace + key, self._clock())
@@ -144,16 +126,13 @@ class MemoryStore(SessionKVStore):
         return missing
 
     async def _keys(self, prefix: str) -> list[str]:
-        now, start = self._clock(), self.namespace + prefix
         cut = len(self.namespace)
-        return [
-            k[cut:] for k, (_, deadline) in list(self._data.items.items()) if deadline > now and k.startswith(start)
-        ]
+        return [full[cut:] for full in self._data.under(self.namespace + prefix, self._clock())]
 
     async def _delete(self, keys: list[str]) -> None:
-        ns, items = self.namespace, self._data.items
+        ns, remove = self.namespace, self._data.remove
         for key in keys:
-            items.pop(ns + key, None)
+            remove(ns + key)
 
     def __repr__(self) -> str:
         where = f"memory://{self.name}" if self.name else "memory://"

@@ -1,0 +1,127 @@
+"""The data behind ``memory://``: key -> (value, deadline), plus a directory index so listing costs its matches.
+
+A directory is a key prefix ending in ``/``. Every key is filed under its own directory (the key up
+to and including its last ``/``), and every directory under its parent, so ``keys(prefix)`` walks only
+the directories that can hold a match: listing one call's sessions among 200,000 others touches that
+call's entries, not the whole dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+
+def directory(key: str) -> str:
+    """The directory of ``key``: everything up to and including its last ``/`` (``""`` if it has none)."""
+    return key[: key.rfind("/") + 1]
+
+
+class _Dir:
+    """One directory: the keys filed directly in it and its immediate subdirectories."""
+
+    __slots__ = ("keys", "subdirs")
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+        self.subdirs: set[str] = set()
+
+
+class MemoryData:
+    """The shared dict behind one or more ``MemoryStore`` objects: full key -> (value, deadline)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, tuple[bytes, float]] = {}
+        self._dirs: dict[str, _Dir] = {"": _Dir()}
+
+    # -- writes keep the index in step ------------------------------------------------------------
+
+    def put(self, full_key: str, value: bytes, deadline: float) -> None:
+        """Store one entry (new keys are filed in their directory)."""
+        if full_key not in self.items:
+            self._file(full_key)
+        self.items[full_key] = (value, deadline)
+
+    def put_many(self, entries: dict[str, tuple[bytes, float]]) -> None:
+        """Store many entries at once (one dict update; new keys filed)."""
+        items = self.items
+        for full_key in entries:
+            if full_key not in items:
+                self._file(full_key)
+        items.update(entries)
+
+    def remove(self, full_key: str) -> None:
+        """Delete one entry if present, and unfile it."""
+        if self.items.pop(full_key, None) is not None:
+            self._unfile(full_key)
+
+    def _file(self, full_key: str) -> None:
+        name = directory(full_key)
+        node = self._dirs.get(name)
+        if node is None:
+            node = self._dirs[name] = _Dir()
+            child = name
+            while child:  # link the new directory, and any new ancestors, to their parents
+                parent_name = directory(child[:-1])
+                parent = self._dirs.get(parent_name)
+                created = parent is None
+                if parent is None:
+                    parent = self._dirs[parent_name] = _Dir()
+                parent.subdirs.add(child)
+                if not created:
+                    break
+                child = parent_name
+        node.keys.add(full_key)
+
+    def _unfile(self, full_key: str) -> None:
+        name = directory(full_key)
+        node = self._dirs[name]
+        node.keys.discard(full_key)
+        while name and not node.keys and not node.subdirs:  # drop empty directories up the tree
+            del self._dirs[name]
+            parent_name = directory(name[:-1])
+            node = self._dirs[parent_name]
+            node.subdirs.discard(name)
+            name = parent_name
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def live(self, full_key: str, now: float) -> bytes | None:
+        """The value of a live entry; an expired one is removed on the way."""
+        entry = self.items.get(full_key)
+        if entry is None:
+            return None
+        if entry[1] <= now:
+            self.remove(full_key)
+            return None
+        return entry[0]
+
+    def under(self, start: str, now: float) -> list[str]:
+        """Live full keys starting with ``start``; visits only directories that can hold one."""
+        found: list[str] = []
+        expired: list[str] = []
+        for full_key in self._candidates(start):
+            if full_key.startswith(start):
+                (found if self.items[full_key][1] > now else expired).append(full_key)
+        for full_key in expired:
+            self.remove(full_key)
+        return found
+
+    def _candidates(self, start: str) -> Iterator[str]:
+        """Keys of the directory ``start`` lies in, and of every directory below it that starts with ``start``."""
+        base = self._dirs.get(directory(start))
+        if base is None:
+            return
+        yield from list(base.keys)
+        pending = [name for name in base.subdirs if name.startswith(start)]
+        while pending:
+            node = self._dirs.get(pending.pop())
+            if node is not None:
+                yield from list(node.keys)
+                pending.extend(node.subdirs)
+
+    def sweep(self, now: float) -> int:
+        """Remove every expired entry; returns how many."""
+        expired = [k for k, (_, deadline) in self.items.items() if deadline <= now]
+        for k in expired:
+            self.remove(k)
+        return len(expired)
