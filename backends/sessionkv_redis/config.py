@@ -49,6 +49,9 @@ COMMON_OPTIONS: dict[str, Option] = {
 }
 DB_OPTIONS: dict[str, Option] = {
     "db": Option(int, None, "database number (redis:// also takes it as the path, /N)", parse=_non_negative_int),
+    "directory_index": Option(
+        bool, True, "keep a sorted-set index per directory, so keys('dir/') costs its entries, not a SCAN"
+    ),
 }
 TLS_OPTIONS: dict[str, Option] = {
     "ssl_ca_certs": Option(str, None, "CA bundle file that signs the server certificate"),
@@ -79,6 +82,7 @@ class RedisConfig:
     connection: dict[str, Any] = field(repr=False)
     max_connections: int | None = None
     socket_path: str | None = None
+    directory_index: bool = False
 
     @classmethod
     def from_url(cls, url: StoreURL, overrides: dict[str, Any]) -> RedisConfig:
@@ -114,7 +118,8 @@ class RedisConfig:
             if len(url.hosts) > 1:
                 raise ConfigurationError(f"{scheme}:// takes one host; use redis+cluster:// for several: {url}")
             connection["db"] = _database(url, opts["db"])
-        return cls(url, opts["namespace"], cluster, connection, opts["max_connections"], socket_path)
+        indexed = not cluster and bool(opts.get("directory_index", False))
+        return cls(url, opts["namespace"], cluster, connection, opts["max_connections"], socket_path, indexed)
 
     def build_client(self) -> Redis | RedisCluster:
         """A new redis-py asyncio client for this configuration (the caller owns and closes it)."""

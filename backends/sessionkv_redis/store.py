@@ -33,6 +33,7 @@ from sessionkv import (
 )
 
 from .config import ALL_OPTIONS, RedisConfig
+from .index import DELETE_LUA, EXPIRE_LUA, INDEX_PREFIX, LIST_LUA, PAGE, SET_LUA, directory, set_args
 
 #: Errors from the client that mean "the server failed", turned into ``StoreError``.
 SERVER_ERRORS = (RedisError, RedisClusterException, OSError)
@@ -103,6 +104,7 @@ class RedisStore(SessionKVStore):
             self._config = RedisConfig.from_url(url, options)
             self.namespace = self._config.namespace
             self._cluster = self._config.cluster
+            self._indexed = self._config.directory_index
         elif isinstance(client, (Redis, RedisCluster)):
             if options:
                 raise ConfigurationError(
@@ -113,10 +115,13 @@ class RedisStore(SessionKVStore):
             self._borrowed = client
             self.namespace = NAMESPACE_OPTION.check("namespace", namespace or NAMESPACE_OPTION.default)
             self._cluster = isinstance(client, RedisCluster)
+            self._indexed = not self._cluster
         else:
             raise TypeError(f"RedisStore takes a URL or a redis.asyncio client, not {type(client).__name__}")
         self.capabilities = CLUSTER_CAPABILITIES if self._cluster else SINGLE_NODE_CAPABILITIES
         self._scripts_allowed = True
+        self._index_prefix = INDEX_PREFIX + self.namespace
+        self._scripts: dict[str, Any] = {}
         self._client: Redis | RedisCluster | None = None
 
     @classmethod
@@ -157,10 +162,16 @@ class RedisStore(SessionKVStore):
 
     async def _close(self) -> None:
         client, self._client = self._client, None
+        self._scripts = {}  # scripts are bound to the client
         if client is not None and self.owns_client:
             await _quiet_close(client)
 
     async def _set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool) -> None:
+        if self._indexed:
+            ns = self.namespace
+            args = set_args(self._index_prefix, only_if_exists, [(key, value, ttl_ms(ttl))])
+            if await self._script("set", SET_LUA, [ns + key], args) is not None:
+                return
         try:
             await self.client.set(self.namespace + key, value, px=ttl_ms(ttl), xx=only_if_exists)
         except SERVER_ERRORS as exc:
@@ -168,6 +179,10 @@ class RedisStore(SessionKVStore):
 
     async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
         ns = self.namespace
+        if self._indexed:  # one script: atomic like MULTI/EXEC, and the index moves with the keys
+            args = set_args(self._index_prefix, False, [(key, value, ttl_ms(ttl)) for key, value, ttl in items])
+            if await self._script("mset", SET_LUA, [ns + key for key, _, _ in items], args) is not None:
+                return
         try:
             async with self.client.pipeline(transaction=not self._cluster) as pipe:
                 for key, value, ttl in items:
@@ -196,35 +211,57 @@ class RedisStore(SessionKVStore):
         return cast("list[bytes | None]", values)
 
     async def _expire(self, keys: list[str], ttl: float) -> None:
-        await self._pexpire("expire", keys, ttl)
+        await self._touch(keys, ttl)
 
     async def _touch(self, keys: list[str], ttl: float) -> list[str]:
-        if self._cluster or not self._scripts_allowed:
-            replies = await self._pexpire("touch", keys, ttl)
-            return [key for key, refreshed in zip(keys, replies, strict=True) if not refreshed]
-        return await self._touch_script(keys, ttl)
+        if self._indexed or (not self._cluster and self._scripts_allowed):
+            missing = await self._touch_script(keys, ttl)
+            if missing is not None:
+                return missing
+        replies = await self._pexpire("touch", keys, ttl)
+        return [key for key, refreshed in zip(keys, replies, strict=True) if not refreshed]
 
-    async def _touch_script(self, keys: list[str], ttl: float) -> list[str]:
+    async def _touch_script(self, keys: list[str], ttl: float) -> list[str] | None:
         """Single node: one Lua call per ``TOUCH_CHUNK`` keys; the reply lists only the missing positions.
 
         A pipeline would read one reply per key, which dominates a heartbeat of thousands of
-        sessions (bench/registry_bench.py); the script answers with the few missing ones.
+        sessions (bench/registry_bench.py); the script answers with the few missing ones. With the
+        directory index the same script moves the keys' index entries. ``None``: scripting is refused.
         """
         ns, ms = self.namespace, ttl_ms(ttl)
         missing: list[str] = []
+        for start in range(0, len(keys), TOUCH_CHUNK):
+            chunk = keys[start : start + TOUCH_CHUNK]
+            if self._indexed:
+                args: list[Any] = [self._index_prefix, ms, *chunk]
+                positions = await self._script("touch", EXPIRE_LUA, [ns + key for key in chunk], args)
+            else:
+                positions = await self._script("touch", _TOUCH_LUA, [ns + key for key in chunk], [ms])
+            if positions is None:
+                return None
+            missing.extend(chunk[int(i) - 1] for i in positions)
+        return missing
+
+    async def _script(self, op: str, source: str, keys: list[str], args: list[Any]) -> Any:
+        """Run a Lua script (EVALSHA, loaded on first use); ``None`` when the server refuses scripting.
+
+        Some managed services disable EVAL: then the store stops indexing and uses plain commands.
+        """
+        if not self._scripts_allowed:
+            return None
+        script = self._scripts.get(source)
+        if script is None:
+            script = self._scripts[source] = self.client.register_script(source)
         try:
-            for start in range(0, len(keys), TOUCH_CHUNK):
-                chunk = keys[start : start + TOUCH_CHUNK]
-                positions = await self.client.eval(_TOUCH_LUA, len(chunk), *[ns + key for key in chunk], ms)
-                missing.extend(chunk[int(i) - 1] for i in positions)
+            return await script(keys=keys, args=args)
         except ResponseError as exc:
             if not _scripting_refused(exc):
-                self._raise("touch", exc)
-            self._scripts_allowed = False  # EVAL disabled (some managed services): pipeline instead
-            return await self._touch(keys, ttl)
+                self._raise(op, exc)
+            self._scripts_allowed = False
+            self._indexed = False
+            return None
         except SERVER_ERRORS as exc:
-            self._raise("touch", exc)
-        return missing
+            self._raise(op, exc)
 
     async def _pexpire(self, op: str, keys: tuple[str, ...] | list[str], ttl: float) -> list[Any]:
         """One pipelined round trip of PEXPIRE (never creates a key); replies are 1/True if it existed."""
@@ -239,25 +276,48 @@ class RedisStore(SessionKVStore):
         return replies
 
     async def _keys(self, prefix: str) -> list[str]:
+        if self._indexed:
+            found = await self._indexed_keys(prefix)
+            if found is not None:
+                return found
         ns = self.namespace
         pattern = glob_escape(ns + prefix) + "*"
-        found: set[bytes] = set()
+        raw_keys: set[bytes] = set()
         try:
             async for raw in self.client.scan_iter(match=pattern, count=SCAN_COUNT):
-                found.add(raw)
+                raw_keys.add(raw)
         except SERVER_ERRORS as exc:
             self._raise("keys", exc)
         cut = len(ns.encode())
-        out: list[str] = []
-        for raw in found:
-            try:
-                out.append(raw[cut:].decode())
-            except UnicodeDecodeError:  # not written by sessionkv (keys are UTF-8): not ours to list
-                continue
-        return out
+        return _decoded(raw[cut:] for raw in raw_keys)
+
+    async def _indexed_keys(self, prefix: str) -> list[str] | None:
+        """Page through the sorted set of ``prefix``'s directory; ``None`` when scripting is refused."""
+        index_key = self._index_prefix + directory(prefix)
+        wanted = prefix.encode()
+        members: list[bytes] = []
+        offset = 0
+        while True:
+            page = await self._script("keys", LIST_LUA, [index_key], [offset, PAGE])
+            if page is None:
+                return None
+            members.extend(member for member in page if member.startswith(wanted))
+            if len(page) < PAGE:
+                return _decoded(members)
+            offset += PAGE
 
     async def _delete(self, keys: list[str]) -> None:
         ns = self.namespace
+        if self._indexed:
+            for start in range(0, len(keys), TOUCH_CHUNK):
+                chunk = keys[start : start + TOUCH_CHUNK]
+                done = await self._script(
+                    "delete", DELETE_LUA, [ns + key for key in chunk], [self._index_prefix, *chunk]
+                )
+                if done is None:
+                    break
+            else:
+                return
         try:
             await self.client.delete(*[ns + key for key in keys])
         except SERVER_ERRORS as exc:
@@ -278,6 +338,17 @@ class RedisStore(SessionKVStore):
 
     def __repr__(self) -> str:
         return f"<RedisStore {self._where()} namespace={self.namespace!r}>"
+
+
+def _decoded(raw_keys: Any) -> list[str]:
+    """UTF-8 keys as str; a key that is not UTF-8 was not written by sessionkv and is not ours to list."""
+    out: list[str] = []
+    for raw in raw_keys:
+        try:
+            out.append(raw.decode())
+        except UnicodeDecodeError:
+            continue
+    return out
 
 
 async def _bulk_limit(client: Redis | RedisCluster) -> int | None:

@@ -116,10 +116,19 @@ async def test_tiny_ttls_round_up_to_one_millisecond_not_zero(store: RedisStore,
     assert await store.mget(["tiny", "tiny2", "live"]) == [None, None, None]
 
 
-async def test_mset_is_one_round_trip_in_a_transaction(
+async def warm_up(store: RedisStore) -> None:
+    """Open the pooled connection and load every script once, so later calls show their steady cost."""
+    await store.mset([("warm-up", b"v", 1)])
+    await store.touch(["warm-up"], 1)
+    await store.set("warm-up", b"v", 1, only_if_exists=True)
+    await store.keys("warm-up")
+    await store.delete(["warm-up"])
+
+
+async def test_mset_is_one_atomic_round_trip(
     store: RedisStore, raw: aioredis.Redis, redis_round_trips: SendCounter
 ) -> None:
-    await store.get("warm-up")  # open the pooled connection first
+    await warm_up(store)
     items = [(f"k{i}", str(i).encode(), 10.0 + i) for i in range(100)]
     before = await command_calls(raw)
     sends = redis_round_trips.sends
@@ -127,7 +136,7 @@ async def test_mset_is_one_round_trip_in_a_transaction(
     assert redis_round_trips.sends - sends == 1
     after = await command_calls(raw)
     assert after["set"] - before.get("set", 0) == 100
-    assert after["multi"] - before.get("multi", 0) == 1 and after["exec"] - before.get("exec", 0) == 1
+    assert after["evalsha"] - before.get("evalsha", 0) == 1  # one script: atomic, index included
     assert await store.mget([k for k, _, _ in items]) == [v for _, v, _ in items]
     assert 50_000 < await raw.pttl(store.namespace + "k42") <= 52_000
 
@@ -135,13 +144,14 @@ async def test_mset_is_one_round_trip_in_a_transaction(
 async def test_mget_expire_touch_delete_are_one_round_trip_each(
     store: RedisStore, raw: aioredis.Redis, redis_round_trips: SendCounter
 ) -> None:
+    await warm_up(store)
     keys = [f"k{i}" for i in range(100)]
     await store.mset([(k, b"v", 10) for k in keys[:60]])
     calls: list[tuple[Callable[[], Awaitable[Any]], str, int]] = [
         (lambda: store.mget(keys), "mget", 1),
         (lambda: store.expire(*keys, ttl=30), "pexpire", 100),
         (lambda: store.touch(keys, 30), "pexpire", 100),
-        (lambda: store.delete(keys), "del", 1),
+        (lambda: store.delete(keys), "del", 100),  # one script deletes keys and index entries
     ]
     for call, command, count in calls:
         before = await command_calls(raw)
@@ -189,21 +199,47 @@ async def test_keys_with_glob_characters_in_the_namespace(redis_server: RedisEnd
         await tricky.set("mine", b"1", 10)
         await glob_match.set("theirs", b"2", 10)
         await nested.set("deeper", b"3", 10)
-        assert sorted(await tricky.keys()) == ["mine", "sub:deeper"]
+        assert await tricky.keys() == ["mine"]  # a nested namespace's keys are its own (index per namespace)
         assert await glob_match.keys() == ["theirs"]
         assert await nested.keys() == ["deeper"]
 
 
-async def test_keys_uses_scan_not_keys_and_pages_through_many(store: RedisStore, raw: aioredis.Redis) -> None:
-    keys = [f"s{i}" for i in range(2500)]
-    for start in range(0, len(keys), 500):
-        await store.mset([(k, b"v", 10) for k in keys[start : start + 500]])
+@pytest.mark.parametrize("indexed", [True, False])
+async def test_keys_never_uses_keys_and_pages_through_many(
+    redis_server: RedisEndpoint, raw: aioredis.Redis, indexed: bool
+) -> None:
+    async with RedisStore(redis_server.url, namespace=unique_namespace(), directory_index=indexed) as store:
+        keys = [f"s{i}" for i in range(2500)] + [f"dir/{i}" for i in range(12_000)]
+        for start in range(0, len(keys), 5000):
+            await store.mset([(k, b"v", 10) for k in keys[start : start + 5000]])
+        before = await command_calls(raw)
+        found = await store.keys("s")
+        in_dir = await store.keys("dir/")
+        after = await command_calls(raw)
+        assert sorted(found) == sorted(k for k in keys if k.startswith("s")) and len(found) == len(set(found))
+        assert sorted(in_dir) == sorted(k for k in keys if k.startswith("dir/"))  # more than one page of 10,000
+        assert after.get("keys", 0) == before.get("keys", 0)
+        scans = after.get("scan", 0) - before.get("scan", 0)
+        assert (scans == 0) if indexed else (scans >= 1)
+        await store.delete(keys)
+
+
+async def test_listing_a_directory_reads_only_its_entries(store: RedisStore, raw: aioredis.Redis) -> None:
+    """The directory index: keys('s/call/') examines that call's entries, however many others exist."""
+    await warm_up(store)
+    await store.mset([(f"s/other-{i}/x", b"v", 30) for i in range(3000)])
+    await store.mset([(f"s/call/{i}", b"v", 30) for i in range(5)] + [("s/callx/0", b"v", 30)])
+    index_key = "\x00sessionkv-dir\x00" + store.namespace + "s/call/"
+    assert await raw.zcard(index_key.encode()) == 5
     before = await command_calls(raw)
-    found = await store.keys("s")
+    assert sorted(await store.keys("s/call/")) == [f"s/call/{i}" for i in range(5)]
     after = await command_calls(raw)
-    assert sorted(found) == sorted(keys) and len(found) == len(set(found))
-    assert after["scan"] - before.get("scan", 0) >= 1
-    assert after.get("keys", 0) == before.get("keys", 0)
+    assert after["zrangebyscore"] - before.get("zrangebyscore", 0) == 1
+    assert after.get("scan", 0) == before.get("scan", 0)
+    assert sorted(await store.keys("s/call")) == [*(f"s/call/{i}" for i in range(5)), "s/callx/0"]
+    assert len(await store.keys("s/")) == 3006
+    await store.delete(await store.keys(""))
+    assert [k for k in await raw.keys("*") if store.namespace.encode() in k] == []  # index entries gone too
 
 
 async def test_keys_skip_expired_and_other_namespaces(store: RedisStore, raw: aioredis.Redis) -> None:
@@ -244,6 +280,6 @@ async def test_touch_of_more_keys_than_one_script_call_holds(store: RedisStore, 
     missing = await store.touch(keys, 60)
     after = await command_calls(raw)
     assert sorted(missing) == sorted(set(keys) - set(live))
-    assert after["eval"] - before.get("eval", 0) == 2
+    assert after["evalsha"] - before.get("evalsha", 0) == 2
     assert await raw.pttl(store.namespace + live[-1]) > 50_000
     await store.delete(live)

@@ -1,0 +1,124 @@
+"""Directory index for one Redis server: listing a directory costs its entries, not a SCAN of the keyspace.
+
+A directory is a key prefix ending in ``/``. Every key written through the store is a member of one
+sorted set per directory it lies in (the namespace root ``""``, ``a/``, ``a/b/`` for ``a/b/c``),
+scored by its expiry in server milliseconds. Each write changes the key and its index entries in
+one Lua script (atomic, one round trip, the server's own clock), so ``keys(prefix)`` reads the
+sorted set of ``prefix``'s directory from "now" on and keeps the members starting with
+``prefix``: exact for any prefix, and costing only that directory's entries. Expired members are
+pruned lazily when a directory is listed.
+
+Index keys live outside the namespace, under ``INDEX_PREFIX + namespace + directory``, so no key of
+any namespace can collide with them. Scripts touch keys they do not declare, which only a single
+server allows: a cluster keeps SCAN (see the README).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Prefix of every index key (a NUL byte first: no sessionkv namespace starts with one by accident).
+INDEX_PREFIX = "\x00sessionkv-dir\x00"
+#: Members per page when a directory is listed (bounds the time one script blocks the server).
+PAGE = 10_000
+
+_COMMON = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function index(idx, key, score)
+  redis.call('ZADD', idx, score, key)
+  local pos = 0
+  while true do
+    local s = string.find(key, '/', pos + 1, true)
+    if not s then break end
+    redis.call('ZADD', idx .. string.sub(key, 1, s), score, key)
+    pos = s
+  end
+end
+local function unindex(idx, key)
+  redis.call('ZREM', idx, key)
+  local pos = 0
+  while true do
+    local s = string.find(key, '/', pos + 1, true)
+    if not s then break end
+    redis.call('ZREM', idx .. string.sub(key, 1, s), key)
+    pos = s
+  end
+end
+"""
+
+#: KEYS: full keys. ARGV: index prefix, only_if_exists ("1"/"0"), then value, px, key per item.
+SET_LUA = (
+    _COMMON
+    + """
+local now = now_ms()
+local xx = ARGV[2] == '1'
+for i, full in ipairs(KEYS) do
+  local base = 2 + (i - 1) * 3
+  local px = tonumber(ARGV[base + 2])
+  local ok
+  if xx then
+    ok = redis.call('SET', full, ARGV[base + 1], 'PX', px, 'XX')
+  else
+    ok = redis.call('SET', full, ARGV[base + 1], 'PX', px)
+  end
+  if ok then index(ARGV[1], ARGV[base + 3], now + px) end
+end
+return 1
+"""
+)
+
+#: KEYS: full keys. ARGV: index prefix, px, then the key of each full key. Returns positions of missing keys.
+EXPIRE_LUA = (
+    _COMMON
+    + """
+local now = now_ms()
+local px = tonumber(ARGV[2])
+local missing = {}
+for i, full in ipairs(KEYS) do
+  if redis.call('PEXPIRE', full, px) == 1 then
+    index(ARGV[1], ARGV[2 + i], now + px)
+  else
+    missing[#missing + 1] = i
+  end
+end
+return missing
+"""
+)
+
+#: KEYS: full keys. ARGV: index prefix, then the key of each full key.
+DELETE_LUA = (
+    _COMMON
+    + """
+for i, full in ipairs(KEYS) do
+  redis.call('DEL', full)
+  unindex(ARGV[1], ARGV[1 + i])
+end
+return 1
+"""
+)
+
+#: KEYS: the directory's index key. ARGV: offset, count. Prunes expired members, returns a page of live ones.
+LIST_LUA = (
+    _COMMON
+    + """
+local now = now_ms()
+if tonumber(ARGV[1]) == 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) end
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'LIMIT', ARGV[1], ARGV[2])
+"""
+)
+
+
+def directory(key: str) -> str:
+    """Everything up to and including the last ``/`` of ``key`` (``""`` if it has none)."""
+    return key[: key.rfind("/") + 1]
+
+
+def set_args(index_prefix: str, only_if_exists: bool, items: list[tuple[str, bytes, int]]) -> list[Any]:
+    """ARGV of ``SET_LUA`` for ``(key, value, px)`` items."""
+    args: list[Any] = [index_prefix, "1" if only_if_exists else "0"]
+    for key, value, px in items:
+        args += [value, px, key]
+    return args
