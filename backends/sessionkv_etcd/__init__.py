@@ -1,4 +1,8 @@
-"""The etcd v3 (etcd3-py) backend for sessionkv.
+"""The etcd v3 backend for sessionkv: ``pip install "sessionkv[etcd]"``.
 
-Its client library is installed by `pip install "sessionkv[etcd]"`.
+URLs: ``etcd://[user:password@]host[:port][,host[:port]...]`` and ``etcds://...`` (TLS). Options (query
+string or keyword overrides): namespace, timeout, max_connections; TLS: ssl_ca_certs, ssl_certfile,
+ssl_keyfile, ssl_check_hostname. TTLs are etcd leases (whole seconds: min_ttl and ttl_resolution 2 s).
+
+This package does not import its client library; ``sessionkv_etcd.store`` does, when an etcd URL is opened.
 """

@@ -7,12 +7,11 @@ from sessionkv import BackendSpec, hookimpl
 def sessionkv_backends() -> list[BackendSpec]:
     return [
         BackendSpec(
-            schemes=("etcd",),
+            schemes=("etcd", "etcds"),
             store="sessionkv_etcd.store:EtcdStore",
-            requires=("etcd3",),
+            requires=("aiohttp",),
             install='pip install "sessionkv[etcd]"',
             extra="etcd",
-            description="etcd v3 (etcd3-py)",
-            ready=False,
+            description="etcd v3 (leases and transactions over the v3 JSON gateway; several endpoints, TLS)",
         )
     ]

@@ -105,3 +105,13 @@ def true_when(predicate: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
         return predicate()
 
     return check
+
+
+def short_ttl(store: SessionKVStore, wanted: float) -> float:
+    """``wanted``, or the backend's minimum ttl if that is larger (etcd: 2 s)."""
+    return max(wanted, store.capabilities.min_ttl)
+
+
+def past_expiry(store: SessionKVStore, ttl: float) -> float:
+    """Seconds after which a key written with ``ttl`` is surely gone: ttl + declared resolution + a margin."""
+    return ttl + store.capabilities.ttl_resolution + 0.1

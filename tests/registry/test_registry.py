@@ -7,7 +7,7 @@ import json
 import logging
 
 import pytest
-from registry_support import InstrumentedStore, OpenStore, flush
+from registry_support import InstrumentedStore, OpenStore, flush, past_expiry, short_ttl
 
 from sessionkv import ConfigurationError, SessionInfo, SessionRegistry, StoreError
 from sessionkv.registry.keys import call_prefix, close_key, node_key, session_key
@@ -124,15 +124,16 @@ async def test_heartbeat_writes_one_key_plus_a_tenth_of_the_sessions(open_shared
 
 async def test_heartbeat_moves_the_node_lease_and_rewrites_only_lost_records(open_shared: OpenStore) -> None:
     store = await open_shared()
-    async with SessionRegistry(store, node_id="n", ttl=0.4) as reg:
+    ttl = short_ttl(store, 0.4)
+    async with SessionRegistry(store, node_id="n", ttl=ttl) as reg:
         await reg.register("c", "keep")
         await reg.register("c", "lost")
         await store.delete([session_key("c", "lost")])  # one record evicted: found when its slice comes round
         raw_keep = await store.get(session_key("c", "keep"))
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(ttl * 0.6)
         restored = [(await reg.heartbeat()).restored for _ in range(ROLLING_SLICES)]
         assert sorted(restored) == [0] * (ROLLING_SLICES - 1) + [1]
-        await asyncio.sleep(0.25)  # 0.5 s after register: visible only because the heartbeats moved the lease
+        await asyncio.sleep(ttl * 0.6)  # 1.2 ttl after register: visible because the heartbeats moved the lease
         assert await store.get(session_key("c", "keep")) == raw_keep
         assert [info.session_id for info in await reg.get_for_call("c")] == ["keep", "lost"]
 
@@ -140,9 +141,10 @@ async def test_heartbeat_moves_the_node_lease_and_rewrites_only_lost_records(ope
 async def test_a_node_restarted_under_the_same_id_does_not_revive_old_sessions(open_shared: OpenStore) -> None:
     store = await open_shared()
     async with SessionRegistry(store, node_id="watcher", ttl=TTL) as watcher:
-        crashed = SessionRegistry(store, node_id="node-a", ttl=0.2)
+        ttl = short_ttl(store, 0.2)
+        crashed = SessionRegistry(store, node_id="node-a", ttl=ttl)
         await crashed.register("c", "before-crash")  # never stopped: its record lingers in the store
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(past_expiry(store, ttl))
         assert await watcher.get_for_call("c") == []
         async with SessionRegistry(store, node_id="node-a", ttl=TTL) as restarted:
             await restarted.register("c", "after-restart")
@@ -167,16 +169,19 @@ async def test_a_failed_remove_is_retried_by_the_next_heartbeat(open_shared: Ope
 
 
 async def test_sessions_of_a_registry_that_stops_heartbeating_expire(open_shared: OpenStore) -> None:
+    store = await open_shared()
+    ttl = short_ttl(store, 0.2)
     async with (
-        SessionRegistry(await open_shared(), node_id="crashy", ttl=0.2) as crashy,
-        SessionRegistry(await open_shared(), node_id="steady", ttl=0.2) as steady,
+        SessionRegistry(await open_shared(), node_id="crashy", ttl=ttl) as crashy,
+        SessionRegistry(await open_shared(), node_id="steady", ttl=ttl) as steady,
     ):
         await crashy.register("c", "x")
         await crashy.heartbeat()
         await steady.register("c", "y")
         assert {node.node_id for node in await steady.nodes()} == {"crashy", "steady"}
-        for _ in range(3):
-            await asyncio.sleep(0.1)
+        deadline = asyncio.get_running_loop().time() + past_expiry(store, ttl)
+        while asyncio.get_running_loop().time() < deadline:  # crashy stops heartbeating, steady goes on
+            await asyncio.sleep(ttl / 4)
             await steady.heartbeat()
         assert [info.session_id for info in await steady.get_for_call("c")] == ["y"]
         assert [(node.node_id, node.sessions) for node in await steady.nodes()] == [("steady", 1)]

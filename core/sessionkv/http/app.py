@@ -7,6 +7,9 @@ Routes (ids in paths are percent-encoded path segments, so they may contain ``/`
     DELETE /sessions/{call}/{session}   request its close from whichever node runs it (202)
     GET    /nodes                       live nodes with their session counts
     GET    /health                      200, or 503 if the store does not answer or maintenance is stale
+
+With a ``token``, every route but ``/health`` requires ``Authorization: Bearer <token>``
+(``sessionkv.http.auth``).
 """
 
 from __future__ import annotations
@@ -22,12 +25,22 @@ from starlette.routing import Route
 
 from ..registry import SessionNode, SessionRegistry
 from ..url import redact
+from .auth import TokenAuth
 
 SESSIONS_PATH = "/sessions/"
 
 
-def create_app(registry: SessionRegistry, *, node: SessionNode | None = None, store_timeout: float = 2.0) -> Starlette:
-    """The operator API over ``registry`` (started by the caller); ``node``'s loop staleness feeds ``/health``."""
+def create_app(
+    registry: SessionRegistry,
+    *,
+    node: SessionNode | None = None,
+    store_timeout: float = 2.0,
+    token: str | None = None,
+) -> TokenAuth:
+    """The operator API over ``registry`` (started by the caller); ``node``'s loop staleness feeds ``/health``.
+
+    ``token``: the bearer token every route but ``/health`` requires (``None``: no authentication).
+    """
 
     async def list_sessions(request: Request) -> JSONResponse:
         call_id = request.query_params.get("call")
@@ -80,7 +93,7 @@ def create_app(registry: SessionRegistry, *, node: SessionNode | None = None, st
         Route("/nodes", list_nodes, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
     ]
-    return Starlette(routes=routes)
+    return TokenAuth(Starlette(routes=routes), token)
 
 
 def session_ids(request: Request) -> tuple[str, str] | None:

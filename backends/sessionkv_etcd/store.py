@@ -1,0 +1,262 @@
+"""``EtcdStore``: sessionkv on etcd v3, TTLs as leases, batches as transactions, over the JSON gateway.
+
+Keys are ``namespace + key`` in UTF-8. ``set``/``mset`` attach keys to a lease for their ttl
+(shared and reused as ``leases`` explains); ``expire``/``touch`` grant one new lease and move the
+live keys onto it with ``Put(ignore_value)`` guarded by ``create_revision > 0`` (one nested txn per
+key), so missing keys are never created and ``touch`` reads the missing ones from the txn results.
+``set(only_if_exists=True)`` is the same guard around a Put. Batches go in txns of at most 128
+operations and ~1.25 MiB (etcd's defaults are 128 and 1.5 MiB), several in flight at once; so
+``mset`` is atomic only up to one txn, and ``atomic_mset=False``. ``keys(prefix)`` is a keys-only
+range ``[prefix, prefix+1)``, paged. Server failures raise ``StoreError`` with the cause chained and
+the password hidden.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, ClassVar, NoReturn, TypeVar
+
+from sessionkv import (
+    ConfigurationError,
+    Option,
+    SessionKVStore,
+    StoreCapabilities,
+    StoreError,
+    StoreNotStartedError,
+    StoreURL,
+    redact,
+)
+
+from . import wire
+from .config import ALL_OPTIONS, EtcdConfig
+from .gateway import TRANSPORT_ERRORS, EtcdRequestError, EtcdUnavailableError, Gateway
+from .leases import LeasePool
+
+T = TypeVar("T")
+_YEAR = 365 * 86400
+#: Transactions of one batch in flight at once.
+CHUNK_CONCURRENCY = 4
+
+CAPABILITIES = StoreCapabilities(
+    # Lease TTLs are whole seconds, rounded up with room for reuse (< 1.25 s late), and etcd's lessor
+    # checks expiry every 0.5 s: keys go at most ~1.75 s + a commit late. Measured: tests/backends/test_etcd.py.
+    ttl_resolution=2.0,
+    # etcd raises shorter leases to 1.5 x its election timeout, rounded up: 2 s with default raft timers.
+    min_ttl=2.0,
+    max_ttl=100 * _YEAR,  # etcd's own lease limit is 9e9 s (~285 years)
+    max_value_size=1024 * 1024,  # a Put must fit etcd's default 1.5 MiB request limit
+    max_key_size=16 * 1024,
+    atomic_mset=False,
+)
+#: Errors from talking to etcd, turned into ``StoreError``.
+SERVER_ERRORS = (EtcdRequestError, EtcdUnavailableError, *TRANSPORT_ERRORS)
+
+
+class EtcdStore(SessionKVStore):
+    """A store on an etcd v3 cluster (``etcd://h1:2379,h2:2379``, ``etcds://`` for TLS), built from a URL."""
+
+    capabilities = CAPABILITIES
+    options: ClassVar[dict[str, Option]] = ALL_OPTIONS
+
+    def __init__(self, url: str | StoreURL, /, *, namespace: str | None = None, **options: Any) -> None:
+        if not isinstance(url, (str, StoreURL)):
+            raise TypeError(f"EtcdStore takes an etcd:// or etcds:// URL, not {type(url).__name__}")
+        parsed = url if isinstance(url, StoreURL) else StoreURL.parse(url)
+        if namespace is not None:
+            options["namespace"] = namespace
+        self._config = EtcdConfig.from_url(parsed, options)
+        self.namespace = self._config.namespace
+        self._ns = self.namespace.encode()
+        self._gateway: Gateway | None = None
+        self._leases = LeasePool(lambda path, body: self._call("lease", path, body))
+
+    @classmethod
+    def from_url(cls, url: StoreURL, **overrides: Any) -> EtcdStore:
+        return cls(url, **overrides)
+
+    @property
+    def gateway(self) -> Gateway:
+        """The gateway client in use; raises ``StoreNotStartedError`` before ``start()``/after ``close()``."""
+        gateway = self._gateway
+        if gateway is None:
+            raise StoreNotStartedError(f"{self!r} is not started: use `async with store:` or `await store.start()`")
+        return gateway
+
+    @property
+    def leases(self) -> LeasePool:
+        """The leases this store granted (for tests and diagnostics)."""
+        return self._leases
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def _start(self) -> None:
+        if self._gateway is not None:
+            return
+        try:
+            ssl_context = await asyncio.to_thread(self._config.ssl_context)
+        except ConfigurationError as exc:
+            raise StoreError(f"etcd connect failed on {self._config.url}: {exc}") from exc
+        gateway = Gateway(self._config)
+        try:
+            async with asyncio.timeout(self._config.timeout * 2):  # version probe, then login
+                await gateway.open(ssl_context)
+        except SERVER_ERRORS as exc:
+            self._raise("connect", exc)
+        self._gateway = gateway
+        self._leases.start_sweeping()
+
+    async def _close(self) -> None:
+        await self._leases.stop_sweeping()
+        gateway, self._gateway = self._gateway, None
+        if gateway is not None:
+            await gateway.close()
+
+    # -- operations ------------------------------------------------------------------------------
+
+    async def _set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool) -> None:
+        full = self._ns + key.encode()
+        async with self._leases.lease(ttl) as lease:
+            put = wire.put_request(full, value, lease)
+            if only_if_exists:
+                await self._call("set", "/kv/txn", wire.txn_body([{"request_put": put}], [wire.exists_compare(full)]))
+            else:
+                await self._call("set", "/kv/put", put)
+
+    async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
+        ns = self._ns
+        async with contextlib.AsyncExitStack() as stack:
+            lease_of: dict[float, int] = {}
+            for ttl in sorted({ttl for _, _, ttl in items}):
+                lease_of[ttl] = await stack.enter_async_context(self._leases.lease(ttl))
+            puts = [wire.put_request(ns + key.encode(), value, lease_of[ttl]) for key, value, ttl in items]
+            sizes = [len(key.encode()) + len(ns) + len(value) for key, value, _ in items]
+            batches = list(wire.chunks(puts, size=sizes))
+            await self._each(batches, lambda batch: self._txn("mset", [{"request_put": put} for put in batch]))
+
+    async def _get(self, key: str) -> bytes | None:
+        reply = await self._call("get", "/kv/range", wire.range_request(self._ns + key.encode()))
+        kvs = wire.kvs_of(reply)
+        return wire.unb64(kvs[0].get("value")) if kvs else None
+
+    async def _mget(self, keys: list[str]) -> list[bytes | None]:
+        ns = self._ns
+
+        async def read(batch: list[str]) -> list[bytes | None]:
+            ops = [{"request_range": wire.range_request(ns + key.encode())} for key in batch]
+            values: list[bytes | None] = []
+            for response in await self._txn("mget", ops):
+                kvs = wire.kvs_of(response.get("response_range", {}))
+                values.append(wire.unb64(kvs[0].get("value")) if kvs else None)
+            return values
+
+        results = await self._each(list(wire.chunks(keys)), read)
+        return [value for batch in results for value in batch]
+
+    async def _expire(self, keys: list[str], ttl: float) -> None:
+        await self._move_to_new_lease("expire", keys, ttl)
+
+    async def _touch(self, keys: list[str], ttl: float) -> list[str]:
+        return await self._move_to_new_lease("touch", keys, ttl)
+
+    async def _move_to_new_lease(self, op: str, keys: list[str], ttl: float) -> list[str]:
+        """Move the live ``keys`` onto one new lease for ``ttl``; return the missing ones (never created)."""
+        ns = self._ns
+        async with self._leases.lease(ttl, fresh=True) as lease:
+
+            async def move(batch: list[str]) -> list[str]:
+                ops = []
+                for key in batch:
+                    full = ns + key.encode()
+                    ops.append(wire.guarded_txn_op(full, {"request_put": wire.move_to_lease_request(full, lease)}))
+                responses = await self._txn(op, ops)
+                moved = [bool(r.get("response_txn", {}).get("succeeded")) for r in responses]
+                return [key for key, ok in zip(batch, moved, strict=True) if not ok]
+
+            results = await self._each(list(wire.chunks(keys, ops_each=2)), move)
+        return [key for batch in results for key in batch]
+
+    async def _keys(self, prefix: str) -> list[str]:
+        ns = self._ns
+        start = ns + prefix.encode()
+        end = wire.prefix_range_end(start)
+        start = start or b"\0"
+        found: list[str] = []
+        while True:
+            body = wire.range_request(start, range_end=end, keys_only=True, limit=wire.PAGE_SIZE)
+            reply = await self._call("keys", "/kv/range", body)
+            raw_keys = [wire.unb64(kv.get("key")) for kv in wire.kvs_of(reply)]
+            for raw in raw_keys:
+                try:
+                    found.append(raw[len(ns) :].decode())
+                except UnicodeDecodeError:  # not written by sessionkv (keys are UTF-8): not ours to list
+                    continue
+            if not reply.get("more") or not raw_keys:
+                return found
+            start = raw_keys[-1] + b"\0"  # the next key after the last one seen
+
+    async def _delete(self, keys: list[str]) -> None:
+        ns = self._ns
+        batches = list(wire.chunks(keys))
+        await self._each(
+            batches,
+            lambda batch: self._txn(
+                "delete", [{"request_delete_range": {"key": wire.b64(ns + key.encode())}} for key in batch]
+            ),
+        )
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    async def _txn(self, op: str, ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Run ``ops`` (RequestOps) in one unconditional txn; return their responses in order."""
+        reply = await self._call(op, "/kv/txn", wire.txn_body(ops))
+        responses: list[dict[str, Any]] = reply.get("responses", [])
+        if len(responses) != len(ops):
+            raise StoreError(f"etcd {op} failed on {self._where()}: {len(responses)} replies to {len(ops)} operations")
+        return responses
+
+    async def _each(self, batches: Sequence[T], run: Callable[[T], Awaitable[Any]]) -> list[Any]:
+        """``run`` every batch, ``CHUNK_CONCURRENCY`` at a time; results in order; the first error wins."""
+        if len(batches) == 1:
+            return [await run(batches[0])]
+        limit = asyncio.Semaphore(CHUNK_CONCURRENCY)
+
+        async def limited(batch: T) -> Any:
+            async with limit:
+                return await run(batch)
+
+        tasks = [asyncio.ensure_future(limited(batch)) for batch in batches]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:  # the first error (a StoreError, cause kept) wins; stop the other batches
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    async def _call(self, op: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One request (failover included) bounded by the ``timeout`` option; failures become ``StoreError``."""
+        gateway = self.gateway
+        try:
+            async with asyncio.timeout(self._config.timeout):
+                return await gateway.call(path, body)
+        except SERVER_ERRORS as exc:
+            self._raise(op, exc)
+
+    def _where(self) -> str:
+        return str(self._config.url)
+
+    def _raise(self, op: str, exc: BaseException) -> NoReturn:
+        """Raise ``StoreError`` for a failed ``op``, cause chained, password removed from the message."""
+        if isinstance(exc, TimeoutError):
+            detail = f"no reply within {self._config.timeout:g} s (timeout option)"
+        else:
+            detail = f"{type(exc).__name__}: {exc}"
+        message = redact(detail)
+        if self._config.password:
+            message = message.replace(self._config.password, "***")
+        raise StoreError(f"etcd {op} failed on {self._where()}: {message}") from exc
+
+    def __repr__(self) -> str:
+        return f"<EtcdStore {self._where()} namespace={self.namespace!r}>"

@@ -1,0 +1,113 @@
+"""EtcdStore under faults: a killed or frozen (SIGSTOP) server gives a bounded StoreError and the same
+store recovers after restart/SIGCONT; in a 3-member cluster, losing a member is invisible to callers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import uuid
+from collections.abc import Callable
+
+import pytest
+
+from servers.ladder import Endpoint
+from servers.process import ServerProcess, free_port
+from sessionkv import StoreError, StoreNotStartedError
+from sessionkv_etcd.gateway import EtcdUnavailableError
+from sessionkv_etcd.store import EtcdStore
+
+pytestmark = pytest.mark.asyncio
+
+StartEtcd = Callable[..., ServerProcess]
+TIMEOUT = 1.0
+#: A call must end (answer or StoreError) within its timeout plus this; beyond it, it hangs.
+HANG = 3 * TIMEOUT + 2.0
+
+
+def namespace() -> str:
+    return f"f-{uuid.uuid4().hex[:12]}:"
+
+
+async def test_dead_endpoint_raises_store_error_with_cause() -> None:
+    store = EtcdStore(f"etcd://root:pw-s3cret@127.0.0.1:{free_port()}?timeout=1")
+    with pytest.raises(StoreError) as info:
+        await asyncio.wait_for(store.start(), HANG)
+    assert isinstance(info.value.__cause__, EtcdUnavailableError) and info.value.__cause__.__cause__ is not None
+    assert "connect" in str(info.value) and "pw-s3cret" not in str(info.value)
+    with pytest.raises(StoreNotStartedError):
+        await store.get("k")
+
+
+async def test_sigkill_then_restart_same_store_recovers(etcd_process: StartEtcd) -> None:
+    server = etcd_process()
+    async with EtcdStore(f"etcd://127.0.0.1:{server.port}?timeout={TIMEOUT}", namespace=namespace()) as store:
+        await store.set("k", b"v", 600)
+        assert server.pid is not None
+        os.kill(server.pid, signal.SIGKILL)
+        await asyncio.sleep(0.1)
+        for call in (store.get("k"), store.set("k2", b"v", 60), store.touch(["k"], 60), store.keys("")):
+            with pytest.raises(StoreError) as info:
+                await asyncio.wait_for(call, HANG)
+            assert info.value.__cause__ is not None
+        server.restart()  # same port and data dir
+        assert await asyncio.wait_for(store.get("k"), HANG) == b"v"
+        await store.set("k2", b"w", 60)
+        assert sorted(await store.keys("")) == ["k", "k2"]
+
+
+async def test_sigstop_times_out_then_sigcont_recovers(etcd_process: StartEtcd) -> None:
+    server = etcd_process()
+    pid = server.pid
+    assert pid is not None
+    async with EtcdStore(f"etcd://127.0.0.1:{server.port}?timeout={TIMEOUT}", namespace=namespace()) as store:
+        await store.set("k", b"v", 600)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            for call in (store.get("k"), store.mset([("a", b"1", 60)]), store.expire("k", ttl=60)):
+                with pytest.raises(StoreError, match=r"timeout|no etcd endpoint answered"):
+                    await asyncio.wait_for(call, HANG)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert await asyncio.wait_for(store.get("k"), HANG) == b"v"
+        await store.set("a", b"2", 60)
+        assert await store.mget(["a", "k"]) == [b"2", b"v"]
+
+
+async def test_cluster_member_loss_is_invisible_to_callers(etcd_cluster: Endpoint) -> None:
+    if len(etcd_cluster.processes) != 3:
+        pytest.skip("needs the 3-member cluster this test session started (SESSIONKV_ETCD_CLUSTER_URL is set)")
+    url = f"{etcd_cluster.url}?timeout=2"
+    async with EtcdStore(url, namespace=namespace()) as store:
+        first = etcd_cluster.processes[0]  # the member the store talks to first
+        try:
+            for i in range(60):
+                if i == 20:
+                    first.stop()
+                if i == 40:
+                    assert store.gateway.endpoint != store.gateway.endpoints[0], "the store did not fail over"
+                await asyncio.wait_for(store.set(f"k{i}", b"%d" % i, 60), HANG)
+                assert await asyncio.wait_for(store.get(f"k{i}"), HANG) == b"%d" % i
+                assert await asyncio.wait_for(store.touch([f"k{i}", "missing"], 60), HANG) == ["missing"]
+            assert len(await store.keys("")) == 60
+        finally:
+            first.start()
+            await store.delete(await store.keys(""))
+
+
+async def test_cluster_member_frozen_is_skipped_within_the_timeout(etcd_cluster: Endpoint) -> None:
+    if len(etcd_cluster.processes) != 3:
+        pytest.skip("needs the 3-member cluster this test session started (SESSIONKV_ETCD_CLUSTER_URL is set)")
+    frozen = etcd_cluster.processes[1]
+    others = [p for p in etcd_cluster.processes if p is not frozen]
+    hosts = ",".join(f"{p.host}:{p.port}" for p in [frozen, *others])
+    async with EtcdStore(f"etcd://{hosts}?timeout=3", namespace=namespace()) as store:
+        assert frozen.pid is not None
+        os.kill(frozen.pid, signal.SIGSTOP)
+        try:
+            for i in range(10):
+                await asyncio.wait_for(store.set(f"k{i}", b"v", 60), HANG)
+            assert await store.mget([f"k{i}" for i in range(10)]) == [b"v"] * 10
+        finally:
+            os.kill(frozen.pid, signal.SIGCONT)
+            await store.delete(await store.keys(""))
