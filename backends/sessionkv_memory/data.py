@@ -41,6 +41,12 @@ class MemoryData:
             self._file(full_key)
         self.items[full_key] = (value, deadline)
 
+    def put_entry(self, full_key: str, entry: tuple[bytes, float]) -> None:
+        """Store a ``(value, deadline)`` tuple as it is (its identity is the entry's version)."""
+        if full_key not in self.items:
+            self._file(full_key)
+        self.items[full_key] = entry
+
     def put_many(self, entries: dict[str, tuple[bytes, float]]) -> None:
         """Store many entries at once (one dict update; new keys filed)."""
         items = self.items

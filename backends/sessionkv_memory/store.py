@@ -22,10 +22,13 @@ from sessionkv import (
     SessionKVStore,
     StoreCapabilities,
     StoreURL,
+    Version,
+    Versioned,
     resolve_options,
 )
 
 from .data import MemoryData
+from .versions import EntryVersion
 
 _named: weakref.WeakValueDictionary[str, MemoryData] = weakref.WeakValueDictionary()
 
@@ -42,7 +45,9 @@ def shared_data(name: str) -> MemoryData:
 class MemoryStore(SessionKVStore):
     """An in-process store; private unless given a ``name`` (then shared in this process)."""
 
-    capabilities = StoreCapabilities(ttl_resolution=0.001, min_ttl=0.000001, atomic_mset=True)
+    capabilities = StoreCapabilities(
+        ttl_resolution=0.001, min_ttl=0.000001, atomic_mset=True, linearizable=True, fencing="strict"
+    )
     options: ClassVar[dict[str, Option]] = {
         "namespace": NAMESPACE_OPTION,
         "cleanup_interval": Option(float, 30.0, "seconds between sweeps of expired keys", positive=True),
@@ -133,6 +138,43 @@ class MemoryStore(SessionKVStore):
         ns, remove = self.namespace, self._data.remove
         for key in keys:
             remove(ns + key)
+
+    # -- concurrency: one event loop, no await between check and write, so each is atomic ---------
+
+    def _current(self, full: str, now: float) -> tuple[bytes, float] | None:
+        """The live entry under ``full`` (an expired one is removed on the way)."""
+        return self._data.items.get(full) if self._data.live(full, now) is not None else None
+
+    async def _add(self, key: str, value: bytes, ttl: float) -> bool:
+        full, now = self.namespace + key, self._clock()
+        if self._current(full, now) is not None:
+            return False
+        self._data.put(full, value, now + ttl)
+        return True
+
+    async def _get_versioned(self, key: str) -> Versioned | None:
+        entry = self._current(self.namespace + key, self._clock())
+        return None if entry is None else Versioned(entry[0], EntryVersion(entry))
+
+    async def _cas(self, key: str, value: bytes, ttl: float, version: Version | None) -> Version | None:
+        full, now = self.namespace + key, self._clock()
+        current = self._current(full, now)
+        if version is None:
+            if current is not None:
+                return None
+        elif current is None or not isinstance(version, EntryVersion) or version.entry is not current:
+            return None
+        entry = (value, now + ttl)
+        self._data.put_entry(full, entry)
+        return EntryVersion(entry)
+
+    async def _delete_if(self, key: str, version: Version) -> bool:
+        full = self.namespace + key
+        current = self._current(full, self._clock())
+        if current is None or not isinstance(version, EntryVersion) or version.entry is not current:
+            return False
+        self._data.remove(full)
+        return True
 
     def __repr__(self) -> str:
         where = f"memory://{self.name}" if self.name else "memory://"

@@ -11,22 +11,29 @@ This module is the public surface: everything users and backend authors need is 
 from .adapt import AdaptedStore, adapt
 from .capabilities import StoreCapabilities
 from .discovery import BackendCatalog, BackendStatus, list_backends, open_store, register_backend
+from .documents import Documents
 from .errors import (
     BackendLoadError,
     ConfigurationError,
+    ConflictError,
+    FencedOutError,
     InvalidURLError,
+    LeaseNotAcquiredError,
     MissingExtraError,
     SessionKVError,
     StoreError,
     StoreNotStartedError,
     UnknownBackendError,
+    UnsupportedOperationError,
     ValueTooLargeError,
 )
+from .lease import Lease
 from .options import DEFAULT_NAMESPACE, NAMESPACE_OPTION, Option, resolve_options
 from .plugins import ENTRY_POINT_GROUP, BackendSpec, hookimpl, hookspec
 from .registry import HeartbeatResult, NodeInfo, SessionInfo, SessionNode, SessionRegistry
-from .store import SessionKVStore, has_native_touch
+from .store import SessionKVStore, has_native_touch, supports_versions
 from .url import Host, StoreURL, redact
+from .versioned import Version, Versioned
 
 __all__ = [
     "DEFAULT_NAMESPACE",
@@ -38,9 +45,14 @@ __all__ = [
     "BackendSpec",
     "BackendStatus",
     "ConfigurationError",
+    "ConflictError",
+    "Documents",
+    "FencedOutError",
     "HeartbeatResult",
     "Host",
     "InvalidURLError",
+    "Lease",
+    "LeaseNotAcquiredError",
     "MissingExtraError",
     "NodeInfo",
     "Option",
@@ -54,7 +66,10 @@ __all__ = [
     "StoreNotStartedError",
     "StoreURL",
     "UnknownBackendError",
+    "UnsupportedOperationError",
     "ValueTooLargeError",
+    "Version",
+    "Versioned",
     "adapt",
     "has_native_touch",
     "hookimpl",
@@ -64,4 +79,5 @@ __all__ = [
     "redact",
     "register_backend",
     "resolve_options",
+    "supports_versions",
 ]

@@ -15,11 +15,14 @@ from typing import Any
 from .capabilities import StoreCapabilities
 from .options import DEFAULT_NAMESPACE
 from .store import SessionKVStore
+from .versioned import Version, Versioned
 
 #: The methods the published interface requires of every store.
 PUBLISHED_METHODS = ("start", "close", "set", "mset", "get", "mget", "expire", "keys", "delete")
 #: Methods sessionkv adds that a stranger may implement; the adapter falls back to defaults otherwise.
-OPTIONAL_METHODS = ("touch",)
+OPTIONAL_METHODS = ("touch", "add", "get_versioned", "cas", "delete_if")
+#: The optional methods that make up versioned (concurrency) support: all or nothing.
+VERSIONED_METHODS = ("add", "get_versioned", "cas", "delete_if")
 
 
 def missing_methods(obj: object) -> list[str]:
@@ -97,6 +100,31 @@ class AdaptedStore(SessionKVStore):
 
     async def _keys(self, prefix: str) -> list[str]:
         return list(await self.inner.keys(prefix))
+
+    def _supports_versions(self) -> bool:
+        return all(self.implements[name] for name in VERSIONED_METHODS)
+
+    async def _add(self, key: str, value: bytes, ttl: float) -> bool:
+        if not self._supports_versions():
+            raise self._unsupported("add")
+        return bool(await self.inner.add(key, value, ttl))
+
+    async def _get_versioned(self, key: str) -> Versioned | None:
+        if not self._supports_versions():
+            raise self._unsupported("get_versioned")
+        found = await self.inner.get_versioned(key)
+        return None if found is None else Versioned(bytes(found.value), found.version)
+
+    async def _cas(self, key: str, value: bytes, ttl: float, version: Version | None) -> Version | None:
+        if not self._supports_versions():
+            raise self._unsupported("cas")
+        written: Version | None = await self.inner.cas(key, value, ttl, version=version)
+        return written
+
+    async def _delete_if(self, key: str, version: Version) -> bool:
+        if not self._supports_versions():
+            raise self._unsupported("delete_if")
+        return bool(await self.inner.delete_if(key, version))
 
     async def _delete(self, keys: list[str]) -> None:
         await self.inner.delete(keys)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: The values of ``StoreCapabilities.fencing``, strongest first.
+FENCING = ("strict", "best_effort", "none")
+
 
 @dataclass(frozen=True, slots=True)
 class StoreCapabilities:
@@ -15,6 +18,12 @@ class StoreCapabilities:
     max_value_size: largest value in bytes (``None``: unlimited).
     max_key_size: largest key in UTF-8 bytes (``None``: unlimited); at least 1024.
     atomic_mset: whether ``mset`` applies all items or none.
+    linearizable: whether ``add``/``cas``/``delete_if`` are linearizable (a single up-to-date copy
+        decides them: etcd, DynamoDB with consistent reads); ``False`` where a failover can lose an
+        acknowledged write (Redis with replicas or Cluster failover, memcached).
+    fencing: how far ``lease(...).fence`` can be trusted: ``"strict"`` (strictly increases with
+        every acquisition of a name), ``"best_effort"`` (increases unless the store loses data or
+        fails over) or ``"none"`` (no fencing token).
     """
 
     ttl_resolution: float = 0.001
@@ -23,8 +32,12 @@ class StoreCapabilities:
     max_value_size: int | None = None
     max_key_size: int | None = None
     atomic_mset: bool = False
+    linearizable: bool = False
+    fencing: str = "none"
 
     def __post_init__(self) -> None:
+        if self.fencing not in FENCING:
+            raise ValueError(f"fencing must be one of {', '.join(FENCING)}, got {self.fencing!r}")
         if not self.ttl_resolution > 0 or not self.min_ttl > 0:
             raise ValueError("ttl_resolution and min_ttl must be > 0")
         if self.max_ttl is not None and self.max_ttl < 365 * 86400:

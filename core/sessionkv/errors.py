@@ -69,3 +69,19 @@ class StoreNotStartedError(StoreError):
 
 class ValueTooLargeError(SessionKVError, ValueError):
     """A value exceeds the backend's declared maximum size; nothing was written."""
+
+
+class UnsupportedOperationError(SessionKVError, NotImplementedError):
+    """The backend does not implement an optional operation (``add``, ``cas``...); the message names it."""
+
+
+class ConflictError(SessionKVError):
+    """A versioned write lost to a concurrent one (``Documents.save``/``update``); nothing was written."""
+
+
+class FencedOutError(ConflictError):
+    """A write carried a fencing token lower than one the document already saw: a stale lease holder."""
+
+
+class LeaseNotAcquiredError(SessionKVError):
+    """``async with store.lease(...)`` could not acquire the lease within its ``wait``."""

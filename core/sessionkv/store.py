@@ -27,6 +27,15 @@ Contract (the conformance suite certifies exactly this text):
   ``keys()`` returns keys without it and never sees other namespaces.
 - Lifecycle: a store opens on its first ``start()`` and closes when every ``start()`` has been
   matched by a ``close()``, so several owners (registries, the application) can share one object.
+- Concurrency (optional; a backend without it raises ``UnsupportedOperationError``):
+  ``add(key, value, ttl) -> bool`` creates only if the key is absent or expired, atomically.
+  ``get_versioned(key) -> Versioned | None`` gives the value and an opaque version that changes on
+  every write of the key (``set``, ``mset``, ``only_if_exists``, ``add``, ``cas``; ``expire`` and
+  ``touch`` may keep it). ``cas(key, value, ttl, *, version) -> version | None`` writes only if the
+  key's version still equals ``version`` (``None``: only if absent or expired) and returns the new
+  version, or ``None`` with nothing written. ``delete_if(key, version) -> bool`` deletes only if
+  the version still matches. ``capabilities.linearizable`` and ``capabilities.fencing`` say how
+  far these can be trusted; ``store.lease(name, ttl)`` builds a lease with a fencing token on them.
 
 How a backend is written (a template method, as fsspec's ``open``/``_open``): the public methods
 above are defined once, here, and marked ``@final``. Each validates its input with
@@ -44,17 +53,38 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, ClassVar, TypeVar, final
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, final
 
 from .capabilities import StoreCapabilities
+from .errors import UnsupportedOperationError
 from .options import DEFAULT_NAMESPACE, NAMESPACE_OPTION, Option
 from .url import StoreURL
 from .validation import check_items, check_key, check_keys, check_prefix, check_ttl, check_value
+from .versioned import Version, Versioned
+
+if TYPE_CHECKING:
+    from .lease import Lease
 
 S = TypeVar("S", bound="SessionKVStore")
 
 #: The public methods defined once in the base class; backends implement ``_<name>`` instead.
-TEMPLATE_METHODS = ("start", "close", "set", "mset", "get", "mget", "expire", "touch", "keys", "delete")
+TEMPLATE_METHODS = (
+    "start",
+    "close",
+    "set",
+    "mset",
+    "get",
+    "mget",
+    "expire",
+    "touch",
+    "keys",
+    "delete",
+    "add",
+    "get_versioned",
+    "cas",
+    "delete_if",
+    "lease",
+)
 
 
 def unique(keys: Sequence[str]) -> list[str]:
@@ -200,6 +230,37 @@ class SessionKVStore(abc.ABC):
         if checked:
             await self._delete(checked)
 
+    @final
+    async def add(self, key: str, value: bytes, ttl: float) -> bool:
+        """Create ``key`` only if it is absent or expired, atomically; True if this call wrote it."""
+        caps = self.capabilities
+        return await self._add(check_key(key, caps), check_value(value, caps), check_ttl(ttl, caps))
+
+    @final
+    async def get_versioned(self, key: str) -> Versioned | None:
+        """The live value of ``key`` with its version, or ``None``."""
+        return await self._get_versioned(check_key(key, self.capabilities))
+
+    @final
+    async def cas(self, key: str, value: bytes, ttl: float, *, version: Version | None) -> Version | None:
+        """Write only if ``key``'s version equals ``version`` (``None``: absent); the new version, or ``None``."""
+        caps = self.capabilities
+        return await self._cas(check_key(key, caps), check_value(value, caps), check_ttl(ttl, caps), version)
+
+    @final
+    async def delete_if(self, key: str, version: Version) -> bool:
+        """Delete ``key`` only if its version still equals ``version``; True if this call deleted it."""
+        if version is None:
+            raise TypeError("delete_if needs the version read by get_versioned, not None")
+        return await self._delete_if(check_key(key, self.capabilities), version)
+
+    @final
+    def lease(self, name: str, ttl: float, *, wait: float = 0.0) -> Lease:
+        """A lease (a lock that admits it is one) on ``name``: ``async with`` it, or ``acquire()``/``release()``."""
+        from .lease import Lease
+
+        return Lease(self, name, ttl, wait=wait)
+
     # -- what a backend implements (input already checked: see the module docstring) -----------
 
     @abc.abstractmethod
@@ -243,8 +304,36 @@ class SessionKVStore(abc.ABC):
     async def _delete(self, keys: list[str]) -> None:
         """Delete distinct, checked, non-empty ``keys``; missing ones are ignored."""
 
+    async def _add(self, key: str, value: bytes, ttl: float) -> bool:
+        """Create-if-absent, atomically. Default: not supported."""
+        raise self._unsupported("add")
+
+    async def _get_versioned(self, key: str) -> Versioned | None:
+        """The value with its version. Default: not supported."""
+        raise self._unsupported("get_versioned")
+
+    async def _cas(self, key: str, value: bytes, ttl: float, version: Version | None) -> Version | None:
+        """Compare-and-set on the version, atomically. Default: not supported."""
+        raise self._unsupported("cas")
+
+    async def _delete_if(self, key: str, version: Version) -> bool:
+        """Compare-and-delete on the version, atomically. Default: not supported."""
+        raise self._unsupported("delete_if")
+
+    def _supports_versions(self) -> bool:
+        """Whether the concurrency operations are implemented (default: ``_cas`` is overridden)."""
+        return type(self)._cas is not SessionKVStore._cas
+
+    def _unsupported(self, operation: str) -> UnsupportedOperationError:
+        return UnsupportedOperationError(f"{type(self).__name__} does not implement {operation}")
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} namespace={self.namespace!r}>"
+
+
+def supports_versions(store: SessionKVStore) -> bool:
+    """True when the backend implements ``add``, ``get_versioned``, ``cas`` and ``delete_if``."""
+    return store._supports_versions()
 
 
 def has_native_touch(store: SessionKVStore) -> bool:
