@@ -10,6 +10,7 @@ from two processes.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from sessionkv import (
     Documents,
@@ -75,8 +76,7 @@ class VersionedTests:
             return
         assert await store.get_versioned("k") is None
         await store.set("k", b"same", 3600)
-        seen = []
-        writes = [
+        writes: list[Callable[[], Awaitable[None]]] = [
             lambda: store.set("k", b"same", 3600),
             lambda: store.mset([("k", b"same", 3600)]),
             lambda: store.set("k", b"same", 3600, only_if_exists=True),
@@ -84,7 +84,6 @@ class VersionedTests:
         for write in writes:
             before = await store.get_versioned("k")
             assert before is not None and before.value == b"same"
-            seen.append(before.version)
             await write()
             after = await store.get_versioned("k")
             assert after is not None and after.version != before.version, "a write of the same value kept the version"
@@ -214,13 +213,13 @@ class VersionedTests:
             await lease.release()
             adapted("capabilities.fencing is 'none': checked that no fence is handed out")
             return
-        fences = []
+        fences: list[int] = []
         for _ in range(5):
             lease = store.lease("fenced", 3600)
             assert await lease.acquire()
+            assert isinstance(lease.fence, int), f"fencing={fencing!r} but the lease has no fence"
             fences.append(lease.fence)
             await lease.release()
-        assert all(isinstance(f, int) for f in fences)
         assert fences == sorted(set(fences)) and len(fences) == 5, f"fences did not strictly increase: {fences}"
 
     async def test_documents_update_loses_nothing_under_contention(self, store: SessionKVStore) -> None:
