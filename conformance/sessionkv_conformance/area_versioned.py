@@ -3,7 +3,7 @@
 These operations are optional. A backend without them (``sessionkv.supports_versions`` is false,
 e.g. a store written against the published interface only) gets each test reported as adapted,
 "not implemented (optional)", never as a failure. Contention here is many tasks on one event loop
-over two store objects (two connections); each server backend's own tests also run the counter
+(several connections on server backends); each server backend's own tests also run the counter
 from two processes.
 """
 
@@ -136,9 +136,7 @@ class VersionedTests:
         assert await store.get("k") is None
         assert await store.delete_if("k", new.version) is False, "delete_if of a deleted key reported success"
 
-    async def test_counter_loses_no_increment_under_contention(
-        self, store: SessionKVStore, store_factory: object
-    ) -> None:
+    async def test_counter_loses_no_increment_under_contention(self, store: SessionKVStore) -> None:
         if not implemented(store):
             return
         results = await asyncio.gather(*(self._increments(store) for _ in range(TASKS)))
