@@ -22,7 +22,7 @@ INDEX_PREFIX = "\x00sessionkv-dir\x00"
 #: Members per page when a directory is listed (bounds the time one script blocks the server).
 PAGE = 10_000
 
-_COMMON = """
+INDEX_FUNCTIONS = """
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -51,7 +51,7 @@ end
 
 #: KEYS: full keys. ARGV: index prefix, only_if_exists ("1"/"0"), then value, px, key per item.
 SET_LUA = (
-    _COMMON
+    INDEX_FUNCTIONS
     + """
 local now = now_ms()
 local xx = ARGV[2] == '1'
@@ -72,7 +72,7 @@ return 1
 
 #: KEYS: full keys. ARGV: index prefix, px, then the key of each full key. Returns positions of missing keys.
 EXPIRE_LUA = (
-    _COMMON
+    INDEX_FUNCTIONS
     + """
 local now = now_ms()
 local px = tonumber(ARGV[2])
@@ -90,7 +90,7 @@ return missing
 
 #: KEYS: full keys. ARGV: index prefix, then the key of each full key.
 DELETE_LUA = (
-    _COMMON
+    INDEX_FUNCTIONS
     + """
 for i, full in ipairs(KEYS) do
   redis.call('DEL', full)
@@ -102,7 +102,7 @@ return 1
 
 #: KEYS: the directory's index key. ARGV: offset, count. Prunes expired members, returns a page of live ones.
 LIST_LUA = (
-    _COMMON
+    INDEX_FUNCTIONS
     + """
 local now = now_ms()
 if tonumber(ARGV[1]) == 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) end

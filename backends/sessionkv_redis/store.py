@@ -29,11 +29,17 @@ from sessionkv import (
     StoreError,
     StoreNotStartedError,
     StoreURL,
+    Version,
+    Versioned,
     redact,
 )
 
 from .config import ALL_OPTIONS, RedisConfig
-from .index import DELETE_LUA, EXPIRE_LUA, INDEX_PREFIX, LIST_LUA, PAGE, SET_LUA, directory, set_args
+from .index import DELETE_LUA, EXPIRE_LUA, INDEX_FUNCTIONS, INDEX_PREFIX, LIST_LUA, PAGE, SET_LUA, directory, set_args
+from .versions import HEADER_SIZE, Stamper, cas_script, delete_if_script, split, strip
+
+CAS_LUA = cas_script(INDEX_FUNCTIONS)
+DELETE_IF_LUA = delete_if_script(INDEX_FUNCTIONS)
 
 #: Errors from the client that mean "the server failed", turned into ``StoreError``.
 SERVER_ERRORS = (RedisError, RedisClusterException, OSError)
@@ -47,9 +53,11 @@ SINGLE_NODE_CAPABILITIES = StoreCapabilities(
     ttl_resolution=0.001,  # PX/PEXPIRE are milliseconds; expiry is checked on every access
     min_ttl=0.001,
     max_ttl=100 * _YEAR,  # PX is an int64 of ms; 100 years stays far from overflow
-    max_value_size=512 * 1024 * 1024,  # proto-max-bulk-len default; start() reads the server's own
+    max_value_size=512 * 1024 * 1024 - HEADER_SIZE,  # proto-max-bulk-len default; start() reads the server's
     max_key_size=None,  # Redis keys may be up to 512 MiB
     atomic_mset=True,
+    linearizable=False,  # replicas are asynchronous: a failover can lose an acknowledged cas
+    fencing="best_effort",
 )
 #: A cluster: keys live on different nodes, so mset is one pipeline per node and not atomic.
 CLUSTER_CAPABILITIES = dataclasses.replace(SINGLE_NODE_CAPABILITIES, atomic_mset=False)
@@ -121,6 +129,7 @@ class RedisStore(SessionKVStore):
         self.capabilities = CLUSTER_CAPABILITIES if self._cluster else SINGLE_NODE_CAPABILITIES
         self._scripts_allowed = True
         self._index_prefix = INDEX_PREFIX + self.namespace
+        self._stamper = Stamper()
         self._scripts: dict[str, Any] = {}
         self._client: Redis | RedisCluster | None = None
 
@@ -156,8 +165,8 @@ class RedisStore(SessionKVStore):
                 await _quiet_close(client)
             self._raise("connect", exc)
         limit = await _bulk_limit(client)
-        if limit is not None:
-            self.capabilities = dataclasses.replace(self.capabilities, max_value_size=limit)
+        if limit is not None:  # every value carries the version header
+            self.capabilities = dataclasses.replace(self.capabilities, max_value_size=limit - HEADER_SIZE)
         self._client = client
 
     async def _close(self) -> None:
@@ -167,6 +176,7 @@ class RedisStore(SessionKVStore):
             await _quiet_close(client)
 
     async def _set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool) -> None:
+        value = self._stamper.stamp(value)
         if self._indexed:
             ns = self.namespace
             args = set_args(self._index_prefix, only_if_exists, [(key, value, ttl_ms(ttl))])
@@ -178,7 +188,8 @@ class RedisStore(SessionKVStore):
             self._raise("set", exc)
 
     async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
-        ns = self.namespace
+        ns, stamp = self.namespace, self._stamper.stamp
+        items = [(key, stamp(value), ttl) for key, value, ttl in items]
         if self._indexed:  # one script: atomic like MULTI/EXEC, and the index moves with the keys
             args = set_args(self._index_prefix, False, [(key, value, ttl_ms(ttl)) for key, value, ttl in items])
             if await self._script("mset", SET_LUA, [ns + key for key, _, _ in items], args) is not None:
@@ -196,7 +207,7 @@ class RedisStore(SessionKVStore):
             value = cast("bytes | None", await self.client.get(self.namespace + key))  # decode_responses=False
         except SERVER_ERRORS as exc:
             self._raise("get", exc)
-        return value
+        return None if value is None else strip(value)
 
     async def _mget(self, keys: list[str]) -> list[bytes | None]:
         ns, client = self.namespace, self.client
@@ -208,7 +219,7 @@ class RedisStore(SessionKVStore):
                 values = await client.mget(full)
         except SERVER_ERRORS as exc:
             self._raise("mget", exc)
-        return cast("list[bytes | None]", values)
+        return [None if value is None else strip(value) for value in values]
 
     async def _expire(self, keys: list[str], ttl: float) -> None:
         await self._touch(keys, ttl)
@@ -322,6 +333,40 @@ class RedisStore(SessionKVStore):
             await self.client.delete(*[ns + key for key in keys])
         except SERVER_ERRORS as exc:
             self._raise("delete", exc)
+
+    # -- versioned writes: the header token is the version (sessionkv_redis.versions) --------------
+
+    async def _get_versioned(self, key: str) -> Versioned | None:
+        try:
+            raw = cast("bytes | None", await self.client.get(self.namespace + key))
+        except SERVER_ERRORS as exc:
+            self._raise("get_versioned", exc)
+        if raw is None:
+            return None
+        version, value = split(raw)
+        return Versioned(value, version)
+
+    async def _cas(self, key: str, value: bytes, ttl: float, version: Version | None) -> Version | None:
+        if version is not None and not isinstance(version, bytes):
+            return None  # not a version this backend handed out: it cannot match
+        stamped = self._stamper.stamp(value)
+        args = [version or b"", stamped, ttl_ms(ttl), self._index_prefix, key, "1" if self._indexed else "0"]
+        written = await self._script("cas", CAS_LUA, [self.namespace + key], args)
+        if written is None:
+            raise self._unsupported("cas (the server refuses Lua scripts)")
+        return split(stamped)[0] if written else None
+
+    async def _add(self, key: str, value: bytes, ttl: float) -> bool:
+        return await self._cas(key, value, ttl, None) is not None
+
+    async def _delete_if(self, key: str, version: Version) -> bool:
+        if not isinstance(version, bytes):
+            return False
+        args = [version, self._index_prefix, key, "1" if self._indexed else "0"]
+        deleted = await self._script("delete_if", DELETE_IF_LUA, [self.namespace + key], args)
+        if deleted is None:
+            raise self._unsupported("delete_if (the server refuses Lua scripts)")
+        return bool(deleted)
 
     def _where(self) -> str:
         if self._config is not None:

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from servers.redis import RedisEndpoint, SendCounter, command_calls
 from sessionkv import ValueTooLargeError, open_store
 from sessionkv_redis.store import SINGLE_NODE_CAPABILITIES, RedisStore
+from sessionkv_redis.versions import HEADER_SIZE, MAGIC
 
 pytestmark = pytest.mark.asyncio
 
@@ -54,7 +55,8 @@ async def test_opened_through_the_plugin_by_url(redis_server: RedisEndpoint) -> 
 async def test_keys_and_values_on_the_server(store: RedisStore, raw: aioredis.Redis) -> None:
     key = "sessión/✓"
     await store.set(key, b"\x00\xffbytes", 10)
-    assert await raw.get((store.namespace + key).encode()) == b"\x00\xffbytes"
+    stored = await raw.get((store.namespace + key).encode())
+    assert stored[:5] == MAGIC and stored[HEADER_SIZE:] == b"\x00\xffbytes"  # the version header, then the value
     assert await store.get(key) == b"\x00\xffbytes"
     assert await store.get("missing") is None
     await store.set("empty", b"", 10)
@@ -263,10 +265,10 @@ async def test_large_value_round_trip(store: RedisStore) -> None:
 
 async def test_max_value_size_is_the_servers_bulk_limit(store: RedisStore, raw: aioredis.Redis) -> None:
     limit = int(str((await raw.config_get("proto-max-bulk-len"))["proto-max-bulk-len"]))
-    assert store.capabilities.max_value_size == limit
+    assert store.capabilities.max_value_size == limit - HEADER_SIZE  # every value carries the version header
     await store.set("kept", b"old", 10)
     with pytest.raises(ValueTooLargeError):
-        await store.set("kept", b"x" * (limit + 1), 10)
+        await store.set("kept", b"x" * (limit - HEADER_SIZE + 1), 10)
     assert await store.get("kept") == b"old"
 
 
