@@ -20,6 +20,7 @@ from servers.redis import RedisEndpoint
 from servers.tls import make_tls_files
 from sessionkv import StoreError, StoreNotStartedError
 from sessionkv_redis.store import RedisStore
+from sessionkv_redis.versions import HEADER_SIZE, strip
 
 pytestmark = pytest.mark.asyncio
 
@@ -114,7 +115,7 @@ async def test_borrowed_client_stays_open(redis_server: RedisEndpoint) -> None:
             await store.set("k", b"v", 10)
         with pytest.raises(StoreNotStartedError):
             _ = store.client
-        assert await client.get(store.namespace + "k") == b"v"  # still usable after the store closed
+        assert strip(await client.get(store.namespace + "k")) == b"v"  # still usable after the store closed
     finally:
         await client.aclose()
 
@@ -152,7 +153,7 @@ async def test_database_number_from_path(redis_process: StartRedis) -> None:
         aioredis.Redis(port=server.port, db=0) as db0,
     ):
         await store.set("k", b"v", 10)
-        assert await db3.get("db:k") == b"v" and await db0.get("db:k") is None
+        assert strip(await db3.get("db:k")) == b"v" and await db0.get("db:k") is None
 
 
 async def test_unix_socket_with_db_option(redis_process: StartRedis, tmp_path: Path) -> None:
@@ -163,7 +164,7 @@ async def test_unix_socket_with_db_option(redis_process: StartRedis, tmp_path: P
         aioredis.Redis(port=server.port, db=2) as db2,
     ):
         await store.set("k", b"v", 10)
-        assert await store.get("k") == b"v" and await db2.get("u:k") == b"v"
+        assert await store.get("k") == b"v" and strip(await db2.get("u:k")) == b"v"
         assert await store.keys() == ["k"]
 
 
@@ -191,7 +192,7 @@ async def test_every_operation_reports_store_error_after_the_server_dies(redis_p
 async def test_value_limit_falls_back_to_512_mib_without_config(redis_process: StartRedis) -> None:
     server = redis_process("--rename-command", "CONFIG", "")  # as on managed services
     async with RedisStore(f"redis://127.0.0.1:{server.port}/0", namespace=namespace()) as store:
-        assert store.capabilities.max_value_size == 512 * 1024 * 1024
+        assert store.capabilities.max_value_size == 512 * 1024 * 1024 - HEADER_SIZE
         await store.set("k", b"v", 10)
         assert await store.get("k") == b"v"
 
