@@ -1,4 +1,7 @@
-"""The memcached (aiomcache) backend for sessionkv.
+"""The memcached (aiomcache) backend for sessionkv: ``pip install "sessionkv[memcached]"``.
 
-Its client library is installed by `pip install "sessionkv[memcached]"`.
+URL: ``memcached://host[:port]`` (one server, memcached 1.6+). Options (query string or keyword
+overrides): namespace, pool_size, timeout, connect_timeout. ``keys()`` is complete for keys written
+through the store thanks to a directory index kept in memcached; see ``sessionkv_memcached.index``.
+This package does not import aiomcache; ``sessionkv_memcached.store`` does, when a URL is opened.
 """

@@ -13,6 +13,5 @@ def sessionkv_backends() -> list[BackendSpec]:
             install='pip install "sessionkv[memcached]"',
             extra="memcached",
             description="memcached (aiomcache)",
-            ready=False,
         )
     ]

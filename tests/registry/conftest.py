@@ -11,11 +11,13 @@ from registry_support import OpenStore
 
 from sessionkv import SessionKVStore, open_store
 
-
 #: backend -> the session fixture (tests/servers/) giving its server; every registry test runs on each.
 SERVER_FIXTURES: dict[str, str | None] = {
     "memory": None,
     "redis": "redis_server",
+    "memcached": "memcached_server",
+    "etcd": "etcd_server",
+    "dynamodb": "dynamodb_server",
 }
 
 

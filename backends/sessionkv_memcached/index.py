@@ -1,0 +1,282 @@
+"""The directory index that lets ``keys(prefix)`` list a memcached namespace completely and cheaply.
+
+Each directory (see ``keyspace``) has ``INDEX_SHARDS`` index items holding the names of its leaves
+and sub-directories. Writers only ever *append* (``ms ... MA``, atomic on the server), after the
+data item and deepest directory first, so concurrent writers never overwrite each other. An index
+item that does not exist yet is created (``ME``, i.e. add) with a random *epoch* in its client
+flags; then every ancestor is appended again, so a lister that pruned the parent entry while the
+item was missing cannot hide the new key. Repeats are removed, and dead entries pruned, only by a
+compare-and-swap rewrite (``ms ... C<cas>``; an emptied item is ``md ... C<cas>``): any append in
+between makes it fail, so nothing a writer added is ever lost.
+
+memcached may evict index items like any other. ``touch`` (the registry's heartbeat) compares the
+epoch of every index item on its keys' paths with the one it last saw and re-appends its live keys
+where it changed or vanished; ``set``/``mset`` always append, so re-writing a lost record repairs
+its path too.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from aiomcache.pool import Connection
+
+from .keyspace import INDEX_SHARDS, LEAF, SUBDIR, KeySpace, decode_entries, encode_entry, shard_of, split
+from .protocol import Meta, Pipeline, ProtocolError
+
+#: Rounds of create/append before giving up on an index item that keeps vanishing (eviction storm).
+MAX_ROUNDS = 8
+#: A shard is compacted (repeats removed) once a store appended this many bytes to it, or as many as
+#: it held at its last compaction, whichever is more: amortised O(1) per append.
+COMPACT_MIN = 16 * 1024
+#: Local bookkeeping (epochs, appended bytes) is forgotten beyond this many shards.
+MAX_TRACKED = 200_000
+
+
+@dataclass
+class ShardWrite:
+    """Entries to append to one index shard, and where that shard sits in the tree."""
+
+    directory: str
+    entries: dict[bytes, None] = field(default_factory=dict)
+
+    @property
+    def depth(self) -> int:
+        return self.directory.count("/")
+
+    def payload(self) -> bytes:
+        return b"".join(self.entries)
+
+
+#: index shard server key -> what to append to it
+Plan = dict[bytes, ShardWrite]
+
+
+@dataclass
+class ShardRead:
+    """An index shard as read by a listing: its cas, flags, entries and which names were examined."""
+
+    key: bytes
+    directory: str
+    rest: str
+    cas: int
+    flags: int
+    entries: list[tuple[bytes, str]]
+
+
+def _epoch() -> int:
+    return secrets.randbelow(2**32 - 1) + 1
+
+
+def _deepest_first(keys: Iterable[bytes], plan: Plan) -> list[bytes]:
+    return sorted(keys, key=lambda k: -plan[k].depth)
+
+
+class DirectoryIndex:
+    """Plans, writes, repairs and lists the directory index of one namespace (see the module docstring)."""
+
+    def __init__(self, space: KeySpace) -> None:
+        self.space = space
+        self._epochs: dict[bytes, int] = {}
+        self._appended: dict[bytes, int] = {}
+        self._compacted_size: dict[bytes, int] = {}
+        self._shard_keys: dict[tuple[str, int], bytes] = {}
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def plan(self, keys: Iterable[str]) -> Plan:
+        """The appends that make every key of ``keys`` reachable from the root (each directory's path once)."""
+        plan: Plan = {}
+        seen: set[str] = set()
+        for key in keys:
+            directory, leaf = split(key)
+            self._add(plan, directory, LEAF, leaf)
+            while directory and directory not in seen:
+                seen.add(directory)
+                parent, name = split(directory[:-1])
+                self._add(plan, parent, SUBDIR, name)
+                directory = parent
+        return plan
+
+    def _add(self, plan: Plan, directory: str, kind: bytes, name: str) -> None:
+        shard_key = self._shard_key(directory, shard_of(name))
+        write = plan.get(shard_key)
+        if write is None:
+            write = plan[shard_key] = ShardWrite(directory)
+        write.entries[encode_entry(kind, name)] = None
+
+    def _shard_key(self, directory: str, shard: int) -> bytes:
+        cached = self._shard_keys.get((directory, shard))
+        if cached is None:
+            if len(self._shard_keys) >= MAX_TRACKED:
+                self._shard_keys.clear()
+            cached = self._shard_keys[(directory, shard)] = self.space.shard(directory, shard)
+        return cached
+
+    def append(self, pipe: Pipeline, plan: Plan, only: Iterable[bytes] | None = None) -> list[bytes]:
+        """Queue appends for ``plan`` (or its shards in ``only``), deepest first; returns their order."""
+        order = _deepest_first(plan if only is None else only, plan)
+        for shard_key in order:
+            payload = plan[shard_key].payload()
+            pipe.meta_set(shard_key, payload, b"MA")
+            self._count(shard_key, len(payload))
+        return order
+
+    async def settle(self, conn: Connection, plan: Plan, order: list[bytes], replies: Iterable[object]) -> None:
+        """Finish appends that found no index item: create it, then append every ancestor again."""
+        create = {k: True for k, reply in zip(order, replies, strict=True) if not _hit(reply)}
+        for _ in range(MAX_ROUNDS):
+            if not create:
+                break
+            created_dirs = {plan[k].directory for k in create}
+            ancestors = {
+                k
+                for k, write in plan.items()
+                if k not in create and any(d != write.directory and d.startswith(write.directory) for d in created_dirs)
+            }
+            pipe = Pipeline()
+            order = _deepest_first([*create, *ancestors], plan)
+            modes: list[bool] = []
+            for shard_key in order:
+                is_create = create.get(shard_key, False)
+                if is_create:
+                    epoch = _epoch()
+                    pipe.meta_set(shard_key, plan[shard_key].payload(), b"ME F%d" % epoch)
+                    self._remember_epoch(shard_key, epoch)
+                else:
+                    pipe.meta_set(shard_key, plan[shard_key].payload(), b"MA")
+                modes.append(is_create)
+            replies = await pipe.run(conn)
+            # An add that found the item (another writer made it) appends next round, and vice versa.
+            create = {k: not mode for k, mode, r in zip(order, modes, replies, strict=True) if not _hit(r)}
+        if create:
+            raise ProtocolError(f"directory index items kept vanishing after {MAX_ROUNDS} attempts (eviction storm?)")
+
+    async def compact_due(self, conn: Connection, plan: Plan) -> None:
+        """Rewrite the shards of ``plan`` this store appended a lot to, without repeated entries (cas-safe)."""
+        due = [k for k in plan if self._appended.get(k, 0) >= max(COMPACT_MIN, self._compacted_size.get(k, 0))]
+        if not due:
+            return
+        pipe = Pipeline()
+        for shard_key in due:
+            pipe.meta_get(shard_key, b"v c f")
+            self._appended[shard_key] = 0
+        reads = await pipe.run(conn)
+        rewrite = Pipeline()
+        for shard_key, reply in zip(due, reads, strict=True):
+            if not isinstance(reply, Meta) or reply.value is None:
+                continue
+            unique = dict.fromkeys(decode_entries(reply.value))
+            payload = b"".join(encode_entry(kind, name) for kind, name in unique)
+            self._compacted_size[shard_key] = len(payload)
+            if len(payload) < len(reply.value):
+                rewrite.meta_set(
+                    shard_key, payload, b"C%d F%d" % (reply.int_flag(b"c") or 0, reply.int_flag(b"f") or 0)
+                )
+        await rewrite.run(conn)  # EX (someone appended meanwhile) or NF (evicted): fine, try again later
+
+    # -- repairing after eviction (touch) ---------------------------------------------------------
+
+    def check_epochs(self, pipe: Pipeline, plan: Plan) -> list[bytes]:
+        """Queue an epoch read (``mg <shard> f``) for each shard of ``plan``; returns their order."""
+        order = list(plan)
+        for shard_key in order:
+            pipe.meta_get(shard_key, b"f")
+        return order
+
+    def changed(self, order: list[bytes], replies: Iterable[object]) -> set[bytes]:
+        """Shards whose epoch differs from the one last seen (evicted, re-created, or never seen)."""
+        changed: set[bytes] = set()
+        for shard_key, reply in zip(order, replies, strict=True):
+            epoch = reply.int_flag(b"f") if isinstance(reply, Meta) and reply.hit else None
+            if epoch is None or self._epochs.get(shard_key) != epoch:
+                changed.add(shard_key)
+                if epoch is not None:
+                    self._remember_epoch(shard_key, epoch)
+        return changed
+
+    # -- listing ----------------------------------------------------------------------------------
+
+    async def listing(self, conn: Connection, prefix: str) -> list[str]:
+        """Live keys starting with ``prefix``: read the index down from ``prefix``'s directory, check each leaf."""
+        directory, rest = split(prefix)
+        frontier = [(directory, rest)]
+        reads: list[ShardRead] = []
+        missing_dirs: set[str] = set()
+        leaves: dict[str, None] = {}
+        while frontier:
+            pipe = Pipeline()
+            for path, _ in frontier:
+                for shard in range(INDEX_SHARDS):
+                    pipe.meta_get(self.space.shard(path, shard), b"v c f")
+            replies = iter(await pipe.run(conn))
+            subdirs: dict[str, None] = {}
+            for path, wanted in frontier:
+                present = False
+                for shard in range(INDEX_SHARDS):
+                    reply = next(replies)
+                    if not isinstance(reply, Meta) or reply.value is None:
+                        continue
+                    present = True
+                    entries = decode_entries(reply.value)
+                    key = self.space.shard(path, shard)
+                    cas, flags = reply.int_flag(b"c") or 0, reply.int_flag(b"f") or 0
+                    reads.append(ShardRead(key, path, wanted, cas, flags, entries))
+                    for kind, name in entries:
+                        if name.startswith(wanted):
+                            if kind == LEAF:
+                                leaves[path + name] = None
+                            else:
+                                subdirs[path + name + "/"] = None
+                if not present:
+                    missing_dirs.add(path)
+            frontier = [(path, "") for path in subdirs]
+        live = await self._live(conn, list(leaves))
+        await self._prune(conn, reads, live, missing_dirs)
+        return [key for key in leaves if key in live]
+
+    async def _live(self, conn: Connection, keys: list[str]) -> set[str]:
+        pipe = Pipeline()
+        for key in keys:
+            pipe.meta_get(self.space.data(key))
+        replies = await pipe.run(conn)
+        return {key for key, reply in zip(keys, replies, strict=True) if _hit(reply)}
+
+    async def _prune(self, conn: Connection, reads: list[ShardRead], live: set[str], missing_dirs: set[str]) -> None:
+        """Drop repeats, dead leaves and vanished sub-directories by cas; a concurrent append wins."""
+        pipe = Pipeline()
+        for read in reads:
+            kept: dict[tuple[bytes, str], None] = {}
+            for kind, name in read.entries:
+                full = read.directory + name
+                examined = name.startswith(read.rest)
+                dead = examined and (full not in live if kind == LEAF else full + "/" in missing_dirs)
+                if not dead:
+                    kept[(kind, name)] = None
+            if len(kept) == len(read.entries):
+                continue
+            if kept:
+                payload = b"".join(encode_entry(kind, name) for kind, name in kept)
+                pipe.meta_set(read.key, payload, b"C%d F%d" % (read.cas, read.flags))
+            else:
+                pipe.meta_delete(read.key, b"C%d" % read.cas)
+        await pipe.run(conn)  # EX/NF: someone appended (or it was evicted); the next listing prunes
+
+    # -- bookkeeping ------------------------------------------------------------------------------
+
+    def _remember_epoch(self, shard_key: bytes, epoch: int) -> None:
+        if len(self._epochs) >= MAX_TRACKED:
+            self._epochs.clear()
+        self._epochs[shard_key] = epoch
+
+    def _count(self, shard_key: bytes, size: int) -> None:
+        if len(self._appended) >= MAX_TRACKED:
+            self._appended.clear()
+            self._compacted_size.clear()
+        self._appended[shard_key] = self._appended.get(shard_key, 0) + size
+
+
+def _hit(reply: object) -> bool:
+    return isinstance(reply, Meta) and reply.hit
