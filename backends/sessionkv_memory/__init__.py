@@ -6,20 +6,15 @@ Light on purpose: importing the package (as the plugin loader does) imports no s
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sessionkv import lazy_exports
 
 if TYPE_CHECKING:
     from .published import InMemorySessionKVStore
     from .store import MemoryStore
 
-_LAZY = {"MemoryStore": ".store", "InMemorySessionKVStore": ".published"}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_LAZY[name], __name__), name)
+__getattr__ = lazy_exports(__name__, {"MemoryStore": ".store", "InMemorySessionKVStore": ".published"})
 
 
 __all__ = ["InMemorySessionKVStore", "MemoryStore"]

@@ -13,20 +13,15 @@ API's name and constructor) is first accessed, or a redis URL is opened.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sessionkv import lazy_exports
 
 if TYPE_CHECKING:
     from .published import RedisSessionKVStore
     from .store import RedisStore
 
-_LAZY = {"RedisStore": ".store", "RedisSessionKVStore": ".published"}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_LAZY[name], __name__), name)
+__getattr__ = lazy_exports(__name__, {"RedisStore": ".store", "RedisSessionKVStore": ".published"})
 
 
 __all__ = ["RedisSessionKVStore", "RedisStore"]

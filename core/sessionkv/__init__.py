@@ -29,7 +29,7 @@ from .errors import (
 )
 from .lease import Lease
 from .options import DEFAULT_NAMESPACE, NAMESPACE_OPTION, Option, resolve_options
-from .plugins import ENTRY_POINT_GROUP, BackendSpec, hookimpl, hookspec
+from .plugins import ENTRY_POINT_GROUP, BackendSpec, hookimpl, hookspec, lazy_exports
 from .registry import HeartbeatResult, NodeInfo, SessionInfo, SessionNode, SessionRegistry
 from .store import SessionKVStore, has_native_touch, supports_versions
 from .url import Host, StoreURL, redact
@@ -74,6 +74,7 @@ __all__ = [
     "has_native_touch",
     "hookimpl",
     "hookspec",
+    "lazy_exports",
     "list_backends",
     "open_store",
     "redact",

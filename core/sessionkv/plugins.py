@@ -18,7 +18,8 @@ entry point per URL scheme it serves, and that module implements ``sessionkv_bac
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,20 @@ class BackendHookSpecs:
     @hookspec
     def sessionkv_backends(self) -> list[BackendSpec]:  # type: ignore[empty-body]
         """Describe the backends this plugin provides; must not import client libraries."""
+
+
+def lazy_exports(package: str, names: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` importing ``names[attr]`` (a submodule such as ``".store"``) on first access.
+
+    Keeps a backend package light: the plugin loader imports the package, not its client library.
+    """
+
+    def __getattr__(name: str) -> Any:
+        if name not in names:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(names[name], package), name)
+
+    return __getattr__
 
 
 def store_from_factory(factory: Any, url: StoreURL, overrides: dict[str, Any]) -> SessionKVStore:
