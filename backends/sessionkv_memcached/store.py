@@ -12,8 +12,13 @@
   the directory index of ``index`` (cost: the entries under ``prefix``'s directory, not the cache).
 - ``max_value_size`` is the server's ``item_size_max`` minus room for the item header; larger
   values raise ``ValueTooLargeError`` before anything is sent.
+- Versions are memcached's cas uniques (a server-wide counter bumped by every store; ``touch``
+  keeps it): ``get_versioned`` is ``mg v c``, ``add``/``cas(version=None)`` are ``ms ME``, ``cas`` is
+  ``ms C<cas>`` and ``delete_if`` is ``md C<cas>``, each one atomic command on the server. ``add`` and
+  ``cas`` file the key in the directory index as ``set`` does; ``delete_if`` leaves the entry to be
+  pruned by the next listing, as ``delete`` does. A server started with ``-C`` (no cas) refuses them.
 - Every call runs within ``timeout`` seconds; a failure or timeout raises ``StoreError`` and drops
-  the connection it used, and the next call reconnects.
+  the connection it used, and the next call reconnects; a conditional write is never re-sent.
 """
 
 from __future__ import annotations
@@ -34,12 +39,15 @@ from sessionkv import (
     StoreError,
     StoreNotStartedError,
     StoreURL,
+    UnsupportedOperationError,
+    Version,
+    Versioned,
 )
 
 from .config import OPTIONS, MemcachedConfig
 from .index import DirectoryIndex
 from .keyspace import KeySpace, server_namespace
-from .protocol import Pipeline, ProtocolError, TimeoutPool, chunks, lease
+from .protocol import Meta, Pipeline, ProtocolError, TimeoutPool, chunks, lease
 
 T = TypeVar("T")
 
@@ -50,6 +58,8 @@ ITEM_OVERHEAD = 512
 DEFAULT_ITEM_SIZE = 1024 * 1024
 #: Server failures turned into ``StoreError`` (``TimeoutError`` is handled first, with its own message).
 SERVER_ERRORS = (OSError, EOFError, ProtocolError)
+#: cas uniques are unsigned 64-bit and never 0 on a server with cas enabled.
+MAX_CAS = 2**64 - 1
 
 CAPABILITIES = StoreCapabilities(
     ttl_resolution=2.0,  # exptime ceil(ttl) + 1: lives (ceil(ttl), ceil(ttl) + 1] seconds
@@ -58,6 +68,8 @@ CAPABILITIES = StoreCapabilities(
     max_value_size=DEFAULT_ITEM_SIZE - ITEM_OVERHEAD,  # start() reads the server's item_size_max
     max_key_size=8192,  # names are kept in index items, which share the item size limit
     atomic_mset=False,
+    linearizable=False,  # one copy, but eviction and restarts lose acknowledged writes silently
+    fencing="best_effort",  # a restart or eviction of a fence counter starts it again from 1
 )
 
 
@@ -79,6 +91,7 @@ class MemcachedStore(SessionKVStore):
         self._index = DirectoryIndex(self._space)
         self._pool: TimeoutPool | None = None
         self._clock_offset = 0.0
+        self._cas_enabled = True
 
     @classmethod
     def from_url(cls, url: StoreURL, **overrides: Any) -> MemcachedStore:
@@ -109,6 +122,7 @@ class MemcachedStore(SessionKVStore):
             raise StoreError(f"memcached {number} at {cfg.address} is too old: this backend needs 1.6 or newer")
         item_size = int(settings.get(b"item_size_max", DEFAULT_ITEM_SIZE))
         self.capabilities = dataclasses.replace(CAPABILITIES, max_value_size=item_size - ITEM_OVERHEAD)
+        self._cas_enabled = settings.get(b"cas_enabled", b"yes") != b"no"
         if b"time" in stats:
             self._clock_offset = int(stats[b"time"]) - time.time()
 
@@ -124,31 +138,37 @@ class MemcachedStore(SessionKVStore):
 
     async def _set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool) -> None:
         verb = b"replace" if only_if_exists else b"set"
-        await self._write("set", [(key, value, ttl)], verb)
+        pipe = Pipeline()
+        pipe.store(verb, self._space.data(key), value, self._exptime(ttl))
+        await self._filed("set", [key], pipe, _stored, required=not only_if_exists)
 
     async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
-        await self._write("mset", items, b"set")
+        pipe = Pipeline()
+        for key, value, ttl in items:
+            pipe.store(b"set", self._space.data(key), value, self._exptime(ttl))
+        await self._filed("mset", [key for key, _, _ in items], pipe, _stored, required=True)
 
-    async def _write(self, op: str, items: list[tuple[str, bytes, float]], verb: bytes) -> None:
-        """One pipeline: the data items, then the index appends (deepest first); settle missing index items."""
-        index, space = self._index, self._space
-        plan = index.plan(key for key, _, _ in items)
+    async def _filed(
+        self, op: str, keys: list[str], data: Pipeline, written: Callable[[object], bool], *, required: bool = False
+    ) -> list[object]:
+        """One pipeline: the data commands queued in ``data`` (one per key), then the index appends for ``keys``
+        (deepest first); if any data command wrote, settle missing index items. Returns the data replies."""
+        index = self._index
+        plan = index.plan(keys)
+        count = len(data)
 
-        async def work(conn: Connection) -> None:
-            pipe = Pipeline()
-            for key, value, ttl in items:
-                pipe.store(verb, space.data(key), value, self._exptime(ttl))
-            order = index.append(pipe, plan)
-            replies = await pipe.run(conn)
-            stored = replies[: len(items)]
-            if verb == b"set" and any(reply != b"STORED" for reply in stored):
-                raise ProtocolError(f"set answered {next(r for r in stored if r != b'STORED')!r}")
-            if verb == b"replace" and stored[0] != b"STORED":
-                return  # the key was missing: nothing written (its index entry is pruned later)
-            await index.settle(conn, plan, order, replies[len(items) :])
-            await index.compact_due(conn, plan)
+        async def work(conn: Connection) -> list[object]:
+            order = index.append(data, plan)
+            replies = await data.run(conn)
+            stored = replies[:count]
+            if required and not all(written(reply) for reply in stored):
+                raise ProtocolError(f"{op} answered {next(r for r in stored if not written(r))!r}")
+            if any(written(reply) for reply in stored):  # else nothing was written (its entries are pruned later)
+                await index.settle(conn, plan, order, replies[count:])
+                await index.compact_due(conn, plan)
+            return stored
 
-        await self._run(op, work)
+        return await self._run(op, work)
 
     async def _get(self, key: str) -> bytes | None:
         return (await self._mget([key]))[0]
@@ -214,6 +234,77 @@ class MemcachedStore(SessionKVStore):
 
         await self._run("delete", work)
 
+    # -- versioned writes (memcached's cas uniques) ---------------------------------------------------
+
+    async def _add(self, key: str, value: bytes, ttl: float) -> bool:
+        return await self._meta_store("add", key, value, b"T%d ME" % self._exptime(ttl)) is not None
+
+    async def _get_versioned(self, key: str) -> Versioned | None:
+        self._require_cas("get_versioned")
+        server_key = self._space.data(key)
+
+        async def work(conn: Connection) -> object:
+            pipe = Pipeline()
+            pipe.meta_get(server_key, b"v c")
+            return (await pipe.run(conn))[0]
+
+        reply = await self._run("get_versioned", work)
+        if not isinstance(reply, Meta) or reply.value is None:
+            return None  # EN: missing or expired
+        return Versioned(reply.value, self._unique_of("get_versioned", reply))
+
+    async def _cas(self, key: str, value: bytes, ttl: float, version: Version | None) -> Version | None:
+        self._require_cas("cas")
+        exptime = self._exptime(ttl)
+        if version is None:
+            condition = b"ME"  # add: only if absent or expired
+        else:
+            unique = _cas_unique(version)
+            if unique is None:
+                return None  # not a version this store hands out: it matches nothing
+            condition = b"C%d" % unique
+        reply = await self._meta_store("cas", key, value, b"T%d %s c" % (exptime, condition))
+        if reply is None:
+            return None
+        return self._unique_of("cas", reply)
+
+    async def _delete_if(self, key: str, version: Version) -> bool:
+        self._require_cas("delete_if")
+        unique = _cas_unique(version)
+        if unique is None:
+            return False
+        server_key = self._space.data(key)
+
+        async def work(conn: Connection) -> object:
+            pipe = Pipeline()
+            pipe.meta_delete(server_key, b"C%d" % unique)
+            return (await pipe.run(conn))[0]
+
+        return _written(await self._run("delete_if", work))  # HD; EX (changed) or NF (gone): False
+
+    async def _meta_store(self, op: str, key: str, value: bytes, flags: bytes) -> Meta | None:
+        """One ``ms`` with ``flags`` (and the index appends); its reply if it stored (``HD``), else None."""
+        pipe = Pipeline()
+        pipe.meta_set(self._space.data(key), value, flags)
+        [reply] = await self._filed(op, [key], pipe, _written)
+        if not isinstance(reply, Meta) or not _written(reply):
+            return None  # NS (add found a live item), EX (cas changed) or NF (gone or expired)
+        return reply
+
+    def _unique_of(self, op: str, reply: Meta) -> int:
+        """The cas unique (``c`` flag) of a reply; a server that gives none (or 0) is not one this store can use."""
+        unique = reply.int_flag(b"c")
+        if not unique:
+            raise StoreError(f"memcached {op} on {self.config.address} answered without a cas unique ({reply.code!r})")
+        return unique
+
+    def _require_cas(self, operation: str) -> None:
+        if not self._cas_enabled:
+            raise UnsupportedOperationError(
+                f"{operation} needs memcached's cas uniques, but memcached at {self.config.address} runs with -C "
+                "(cas disabled); restart it without -C"
+            )
+
     # -- helpers -------------------------------------------------------------------------------------
 
     def _exptime(self, ttl: float) -> int:
@@ -241,6 +332,23 @@ class MemcachedStore(SessionKVStore):
 
     def __repr__(self) -> str:
         return f"<MemcachedStore {self.config.address} namespace={self.namespace!r}>"
+
+
+def _stored(reply: object) -> bool:
+    """A classic ``set``/``replace`` wrote."""
+    return reply == b"STORED"
+
+
+def _written(reply: object) -> bool:
+    """A meta ``ms``/``md`` did what it was asked (``HD``)."""
+    return isinstance(reply, Meta) and reply.code == b"HD"
+
+
+def _cas_unique(version: object) -> int | None:
+    """``version`` as a cas unique to send, or None if it cannot be one (a foreign token matches nothing)."""
+    if type(version) is not int or not 0 < version <= MAX_CAS:
+        return None
+    return version
 
 
 def _too_old(version: str) -> bool:
