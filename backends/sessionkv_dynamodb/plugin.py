@@ -13,6 +13,5 @@ def sessionkv_backends() -> list[BackendSpec]:
             install='pip install "sessionkv[dynamodb]"',
             extra="dynamodb",
             description="Amazon DynamoDB (aioboto3)",
-            ready=False,
         )
     ]
