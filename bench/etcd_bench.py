@@ -43,9 +43,9 @@ class RoundTrips:
         self.store = 0
         original = Gateway.call
 
-        async def counting(gateway: Gateway, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        async def counting(gateway: Gateway, path: str, body: dict[str, Any], **options: Any) -> dict[str, Any]:
             self.store += 1
-            return await original(gateway, path, body)
+            return await original(gateway, path, body, **options)
 
         Gateway.call = counting  # type: ignore[method-assign]
 

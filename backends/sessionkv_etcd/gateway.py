@@ -41,6 +41,14 @@ class EtcdUnavailableError(Exception):
     """No endpoint answered in time; the last failure is the ``__cause__``."""
 
 
+class EtcdOutcomeUnknownError(EtcdUnavailableError):
+    """A conditional write may or may not have been applied (the request was sent, no reply came back).
+
+    Not retried: a retry of a txn that did apply would see its own write, fail its compare, and report a
+    write that happened as refused (a lost lease, a counter increment counted twice).
+    """
+
+
 class Gateway:
     """Sends JSON requests to the first endpoint that answers, sticking to it until it fails."""
 
@@ -86,19 +94,25 @@ class Gateway:
         reply = await self.request("POST", self._prefix + "/auth/authenticate", body)
         self._token = str(reply["token"])
 
-    async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST ``body`` to the v3 API ``path`` (e.g. ``/kv/txn``); re-login once if the token expired."""
+    async def call(self, path: str, body: dict[str, Any], *, idempotent: bool = True) -> dict[str, Any]:
+        """POST ``body`` to the v3 API ``path`` (e.g. ``/kv/txn``); re-login once if the token expired.
+
+        ``idempotent=False`` (conditional writes): an attempt that may have reached etcd is never retried.
+        """
         try:
-            return await self.request("POST", self._prefix + path, body)
+            return await self.request("POST", self._prefix + path, body, idempotent=idempotent)
         except EtcdRequestError as exc:
             if exc.code != UNAUTHENTICATED or self.config.username is None:
                 raise
-        await self.authenticate()
-        return await self.request("POST", self._prefix + path, body)
+        await self.authenticate()  # etcd refused the request before applying it: safe to send again
+        return await self.request("POST", self._prefix + path, body, idempotent=idempotent)
 
-    async def request(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    async def request(
+        self, method: str, path: str, body: dict[str, Any] | None, *, idempotent: bool = True
+    ) -> dict[str, Any]:
         """One request with failover: the next endpoint on transport errors or "unavailable" replies, in a few
-        passes with short pauses between them (the caller's timeout bounds the whole)."""
+        passes with short pauses between them (the caller's timeout bounds the whole). Unless ``idempotent``,
+        only failures to connect move on: any other failure raises ``EtcdOutcomeUnknownError``."""
         session = self._session
         if session is None:
             raise EtcdUnavailableError("the etcd client is closed")
@@ -112,12 +126,17 @@ class Gateway:
                 return await self._send(session, method, self.endpoints[index] + path, body)
             except TRANSPORT_ERRORS as exc:
                 last = exc
+                sent = not isinstance(exc, aiohttp.ClientConnectorError)  # anything but "could not connect"
             except EtcdRequestError as exc:
                 if exc.code not in FAILOVER_CODES:
                     raise
-                last = exc
+                last, sent = exc, True  # e.g. "request timed out": the proposal may still commit
             if self._current == index:  # a concurrent request may have moved on already
                 self._current = (index + 1) % len(self.endpoints)
+            if sent and not idempotent:  # later requests go to the next endpoint; this one is not re-sent
+                raise EtcdOutcomeUnknownError(
+                    f"{type(last).__name__}: {last}; the write may have been applied"
+                ) from last
         tried = ", ".join(self.endpoints)
         raise EtcdUnavailableError(f"no etcd endpoint answered ({tried}): {type(last).__name__}: {last}") from last
 

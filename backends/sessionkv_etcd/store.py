@@ -9,6 +9,13 @@ operations and ~1.25 MiB (etcd's defaults are 128 and 1.5 MiB), several in fligh
 ``mset`` is atomic only up to one txn, and ``atomic_mset=False``. ``keys(prefix)`` is a keys-only
 range ``[prefix, prefix+1)``, paged. Server failures raise ``StoreError`` with the cause chained and
 the password hidden.
+
+Versions are etcd's own: a key's ``mod_revision`` (an int, new on every put, never reused after a
+delete since revisions only grow). ``add``/``cas``/``delete_if`` are one txn each, comparing
+``create_revision == 0`` (absent; an expired key's lease has deleted it) or ``mod_revision == version``;
+they are never retried once sent (``gateway.EtcdOutcomeUnknownError``), so a write is never reported
+as refused because its own retry saw it. Reads are linearizable (etcd's default), so
+``linearizable=True`` and the generic ``Lease``'s cas-incremented fence is strict.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from sessionkv import (
     StoreError,
     StoreNotStartedError,
     StoreURL,
+    Version,
+    Versioned,
     redact,
 )
 
@@ -49,6 +58,9 @@ CAPABILITIES = StoreCapabilities(
     max_value_size=1024 * 1024,  # a Put must fit etcd's default 1.5 MiB request limit
     max_key_size=16 * 1024,
     atomic_mset=False,
+    # One raft log decides every compare; reads are linearizable (not serializable) by default.
+    linearizable=True,
+    fencing="strict",
 )
 #: Errors from talking to etcd, turned into ``StoreError``.
 SERVER_ERRORS = (EtcdRequestError, EtcdUnavailableError, *TRANSPORT_ERRORS)
@@ -206,6 +218,43 @@ class EtcdStore(SessionKVStore):
             ),
         )
 
+    # -- versioned writes (versions are mod_revisions) -------------------------------------------
+
+    async def _add(self, key: str, value: bytes, ttl: float) -> bool:
+        return await self._cas(key, value, ttl, None) is not None
+
+    async def _get_versioned(self, key: str) -> Versioned | None:
+        reply = await self._call("get_versioned", "/kv/range", wire.range_request(self._ns + key.encode()))
+        kvs = wire.kvs_of(reply)
+        if not kvs:
+            return None
+        return Versioned(wire.unb64(kvs[0].get("value")), int(kvs[0]["mod_revision"]))
+
+    async def _cas(self, key: str, value: bytes, ttl: float, version: Version | None) -> Version | None:
+        full = self._ns + key.encode()
+        if version is None:
+            compare = wire.absent_compare(full)
+        else:
+            revision = revision_of(version)
+            if revision is None:  # not a version this store handed out: it matches nothing
+                return None
+            compare = wire.version_compare(full, revision)
+        async with self._leases.lease(ttl) as lease:
+            body = wire.txn_body([{"request_put": wire.put_request(full, value, lease)}], [compare])
+            written, revision = wire.txn_outcome(await self._call("cas", "/kv/txn", body, idempotent=False))
+        return revision if written else None  # a write txn's header revision is the put's mod_revision
+
+    async def _delete_if(self, key: str, version: Version) -> bool:
+        revision = revision_of(version)
+        if revision is None:
+            return False
+        full = self._ns + key.encode()
+        body = wire.txn_body(
+            [{"request_delete_range": wire.delete_request(full)}], [wire.version_compare(full, revision)]
+        )
+        written, _ = wire.txn_outcome(await self._call("delete_if", "/kv/txn", body, idempotent=False))
+        return written
+
     # -- plumbing --------------------------------------------------------------------------------
 
     async def _txn(self, op: str, ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -235,12 +284,13 @@ class EtcdStore(SessionKVStore):
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
 
-    async def _call(self, op: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """One request (failover included) bounded by the ``timeout`` option; failures become ``StoreError``."""
+    async def _call(self, op: str, path: str, body: dict[str, Any], *, idempotent: bool = True) -> dict[str, Any]:
+        """One request (failover included, unless not ``idempotent`` and maybe sent) bounded by the ``timeout``
+        option; failures become ``StoreError``."""
         gateway = self.gateway
         try:
             async with asyncio.timeout(self._config.timeout):
-                return await gateway.call(path, body)
+                return await gateway.call(path, body, idempotent=idempotent)
         except SERVER_ERRORS as exc:
             self._raise(op, exc)
 
@@ -260,3 +310,10 @@ class EtcdStore(SessionKVStore):
 
     def __repr__(self) -> str:
         return f"<EtcdStore {self._where()} namespace={self.namespace!r}>"
+
+
+def revision_of(version: Version) -> int | None:
+    """The mod_revision a version token stands for, or ``None`` if it is not one (no key has such a version)."""
+    if isinstance(version, int) and not isinstance(version, bool) and version > 0:
+        return version
+    return None

@@ -73,6 +73,26 @@ def exists_compare(key: bytes) -> dict[str, Any]:
     return {"key": b64(key), "target": "CREATE", "result": "GREATER", "create_revision": "0"}
 
 
+def absent_compare(key: bytes) -> dict[str, Any]:
+    """A Compare that holds when ``key`` does not exist (``create_revision == 0``; expired keys are deleted)."""
+    return {"key": b64(key), "target": "CREATE", "result": "EQUAL", "create_revision": "0"}
+
+
+def version_compare(key: bytes, mod_revision: int) -> dict[str, Any]:
+    """A Compare that holds when ``key``'s last write was at ``mod_revision`` (a missing key's is 0)."""
+    return {"key": b64(key), "target": "MOD", "result": "EQUAL", "mod_revision": str(mod_revision)}
+
+
+def delete_request(key: bytes) -> dict[str, Any]:
+    """A DeleteRangeRequest body for one key."""
+    return {"key": b64(key)}
+
+
+def txn_outcome(reply: dict[str, Any]) -> tuple[bool, int]:
+    """Whether a TxnResponse's compares held, and the store revision it saw (after its writes, if any)."""
+    return bool(reply.get("succeeded")), int(reply.get("header", {}).get("revision", 0))
+
+
 def guarded_txn_op(key: bytes, then: dict[str, Any]) -> dict[str, Any]:
     """A nested-txn RequestOp: apply ``then`` (a RequestOp) only if ``key`` exists. Counts as 2 txn ops."""
     return {"request_txn": {"compare": [exists_compare(key)], "success": [then]}}

@@ -53,9 +53,9 @@ def requests(monkeypatch: pytest.MonkeyPatch) -> Requests:
     spy = Requests()
     original = Gateway.call
 
-    async def recording(self: Gateway, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def recording(self: Gateway, path: str, body: dict[str, Any], **options: Any) -> dict[str, Any]:
         spy.sent.append((path, body))
-        return await original(self, path, body)
+        return await original(self, path, body, **options)
 
     monkeypatch.setattr(Gateway, "call", recording)
     return spy

@@ -1,5 +1,6 @@
 """EtcdStore under faults: a killed or frozen (SIGSTOP) server gives a bounded StoreError and the same
-store recovers after restart/SIGCONT; in a 3-member cluster, losing a member is invisible to callers."""
+store recovers after restart/SIGCONT; in a 3-member cluster, losing a member is invisible to callers, and a
+cas sent to a member that froze is reported as unknown (never re-sent) while the next one goes elsewhere."""
 
 from __future__ import annotations
 
@@ -108,6 +109,67 @@ async def test_cluster_member_frozen_is_skipped_within_the_timeout(etcd_cluster:
             for i in range(10):
                 await asyncio.wait_for(store.set(f"k{i}", b"v", 60), HANG)
             assert await store.mget([f"k{i}" for i in range(10)]) == [b"v"] * 10
+        finally:
+            os.kill(frozen.pid, signal.SIGCONT)
+            await store.delete(await store.keys(""))
+
+
+async def increments(store: EtcdStore, count: int) -> tuple[list[int], int]:
+    """``count`` get_versioned/cas increments of "counter": the numbers written, and how many ended unknown."""
+    written: list[int] = []
+    unknown = 0
+    while len(written) < count:
+        current = await asyncio.wait_for(store.get_versioned("counter"), HANG)
+        number = int(current.value) + 1 if current is not None else 1
+        version = current.version if current is not None else None
+        try:
+            if await asyncio.wait_for(store.cas("counter", b"%d" % number, 60, version=version), HANG) is not None:
+                written.append(number)
+        except StoreError as exc:
+            assert "may have been applied" in str(exc), f"a cas failed for another reason: {exc}"
+            unknown += 1
+    return written, unknown
+
+
+async def test_cas_fails_over_from_a_stopped_member_without_losing_increments(etcd_cluster: Endpoint) -> None:
+    if len(etcd_cluster.processes) != 3:
+        pytest.skip("needs the 3-member cluster this test session started (SESSIONKV_ETCD_CLUSTER_URL is set)")
+    async with EtcdStore(f"{etcd_cluster.url}?timeout=2", namespace=namespace()) as store:
+        first = etcd_cluster.processes[0]
+        try:
+            before, unknown_before = await increments(store, 10)
+            first.stop()
+            after, unknown_after = await increments(store, 10)
+            assert store.gateway.endpoint != store.gateway.endpoints[0], "the store did not fail over"
+            unknown = unknown_before + unknown_after
+            assert unknown <= 1, "only a cas on a connection the stopped member dropped may end unknown"
+            written = before + after
+            assert len(set(written)) == 20 and written == sorted(written), "two cas calls wrote the same number"
+            final = int(await store.get("counter") or b"0")
+            assert final - unknown <= 20 <= final, f"counter {final} after 20 increments ({unknown} unknown)"
+        finally:
+            first.start()
+            await store.delete(await store.keys(""))
+
+
+async def test_cas_to_a_frozen_member_is_not_resent_and_the_next_goes_elsewhere(etcd_cluster: Endpoint) -> None:
+    if len(etcd_cluster.processes) != 3:
+        pytest.skip("needs the 3-member cluster this test session started (SESSIONKV_ETCD_CLUSTER_URL is set)")
+    frozen = etcd_cluster.processes[1]
+    others = [p for p in etcd_cluster.processes if p is not frozen]
+    hosts = ",".join(f"{p.host}:{p.port}" for p in [frozen, *others])
+    async with EtcdStore(f"etcd://{hosts}?timeout=3", namespace=namespace()) as store:
+        await store.set("warm-up", b"v", 60)  # connected to the first member, with a lease the add reuses
+        assert frozen.pid is not None
+        os.kill(frozen.pid, signal.SIGSTOP)
+        try:
+            with pytest.raises(StoreError, match="may have been applied"):
+                await asyncio.wait_for(store.add("sent-to-frozen", b"v", 60), HANG)
+            assert store.gateway.endpoint != store.gateway.endpoints[0], "the next request would go to it again"
+            assert await asyncio.wait_for(store.add("next", b"v", 60), HANG) is True
+            current = await store.get_versioned("next")
+            assert current is not None
+            assert await store.cas("next", b"w", 60, version=current.version) is not None
         finally:
             os.kill(frozen.pid, signal.SIGCONT)
             await store.delete(await store.keys(""))
