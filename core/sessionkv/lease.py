@@ -8,7 +8,10 @@ strictly increases with every acquisition of a name where the backend declares
 ``fencing="strict"``, and the resource protected by the lease must refuse a write whose token is
 lower than one it has seen (``sessionkv.Documents.save(..., fence=lease.fence)`` does exactly that).
 
-The lease key is ``name``; the fencing counter is ``name + FENCE_SUFFIX``, kept for a year.
+The lease key is ``name``; the fencing counter is ``name + FENCE_SUFFIX``, kept for a year. An
+acquisition takes the lease (``cas`` on an absent key), increments the counter, then checks it
+still holds the lease; so fences of successful acquisitions increase in acquisition order even if
+an owner pauses between the two steps.
 """
 
 from __future__ import annotations
@@ -72,7 +75,9 @@ class Lease:
             if version is not None:
                 self.token, self._version = token, version
                 self.fence = await self._next_fence()
-                return True
+                if await self._still_held():
+                    return True
+                self._forget()  # lost while taking the fence: another owner's fence may be lower
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
@@ -98,6 +103,18 @@ class Lease:
         self._forget()
         # shielded: a cancelled caller still releases (otherwise the lease simply expires)
         return await asyncio.shield(self.store.delete_if(self.name, version))
+
+    async def _still_held(self) -> bool:
+        """True if the lease key still holds this acquisition's write (checked after taking the fence).
+
+        The fence is incremented after the lease is taken; an owner paused in between could take a
+        fence higher than the owner after it. Checking that the lease was held throughout makes the
+        fences of successful acquisitions strictly increase in the order of acquisition.
+        """
+        if self.fence is None:
+            return True
+        current = await self.store.get_versioned(self.name)
+        return current is not None and current.version == self._version
 
     def _forget(self) -> None:
         self.token, self._version, self.fence = None, None, None
