@@ -1,99 +1,84 @@
 """sessionkv_conformance: the conformance suite that certifies a sessionkv store backend.
 
-Certify a backend class with one test file (pytest and this package are all it needs; it brings
-its own async support and works with or without pytest-asyncio (strict or auto) or anyio)::
-
-    import uuid
+Certify a store with one test file (pytest and this package are all it needs; it brings its own
+event loop and works with or without pytest-asyncio (strict or auto) or anyio)::
 
     import pytest
     from sessionkv_conformance import StoreConformance
 
     class TestMyStore(StoreConformance):
         @pytest.fixture
-        async def store(self):              # required: a started, EMPTY store, own namespace
-            async with MyStore(namespace=f"test-{uuid.uuid4().hex}:") as s:
-                yield s
-
-        @pytest.fixture
-        def store_factory(self):            # optional: namespace -> NOT started store, same server
+        def store_factory(self):            # namespace -> NOT started store, all on one server
             return lambda namespace: MyStore(namespace=namespace)
 
-Or certify an installed backend by URL, with no code::
+Or with no code, by URL or by a ``module:callable`` returning a not-started store::
 
-    pytest --pyargs sessionkv_conformance --sessionkv-url=SCHEME://...
     sessionkv check SCHEME://...            # grouped certification report, exit 0 only if certified
+    sessionkv check --factory mypkg.stores:make_store
+    pytest --pyargs sessionkv_conformance --sessionkv-url=SCHEME://...
+    pytest --pyargs sessionkv_conformance --sessionkv-factory=mypkg.stores:make_store
 
 Public surface:
 
 - ``StoreConformance``: base class holding every test (one named test per behaviour, grouped in
-  report areas by the ``sessionkv_area`` marker). Override the ``store`` fixture (an async
-  generator fixture, function-scoped; it and the tests run on one event loop per test). Optional
-  ``store_factory`` fixture: ``(namespace: str) -> SessionKVStore`` (not started) on the same
-  server, used to check namespace isolation; without it those checks are reported "adapted".
-  Your own ``async def test_*`` methods on the subclass also run on the test's loop.
-- Capabilities are read from ``store.capabilities`` (``sessionkv.StoreCapabilities``: ttl_resolution,
-  min_ttl, max_ttl, max_value_size, max_key_size) and verified: TTL waits scale with min_ttl and
-  ttl_resolution, and a key outliving ttl + ttl_resolution fails. Where a test adapts to a
-  declaration (e.g. no max_value_size) it records why with ``adapted(reason)``; that shows in the
-  report and the pytest summary, never as a silent skip.
+  report areas by the ``sessionkv_area`` marker). Override only the sync fixture
+  ``store_factory``. The suite owns the rest: for every test it calls the factory with a fresh
+  namespace, wraps a store that is not a ``sessionkv.SessionKVStore`` with ``sessionkv.adapt``,
+  starts it on the test's own event loop (fixture ``sessionkv_loop``), checks it is empty, and
+  afterwards deletes what the test wrote and closes it. A second namespace from the same factory
+  checks namespace isolation. Your own ``async def test_*`` methods on the subclass run on the
+  same loop and may use the ``store`` fixture; other async fixtures belong to your async plugin.
+- Any object with the published methods is certified: ``start close set mset get mget expire
+  keys delete``. ``touch`` is optional (without it: "not implemented (optional)", and its
+  behaviour is checked through sessionkv's default). ``capabilities`` is optional: a
+  ``sessionkv.StoreCapabilities`` or a plain mapping of its fields (``{"ttl_resolution": 1.0,
+  "min_ttl": 1.0, "max_value_size": 1048576}``), so a store need not import sessionkv; without
+  it the stated defaults of ``StoreCapabilities`` apply and the report says so.
+- Declared capabilities are verified, not trusted: TTL waits scale with ``min_ttl`` and
+  ``ttl_resolution``, and a key outliving ttl + ttl_resolution fails. Where a test adapts to a
+  declaration (e.g. no ``max_value_size``) it records why with ``adapted(reason)``; that shows
+  in the report and the pytest summary, never as a silent skip.
 - ``adapted(reason)``: call it from your own test to record an adaptation the same way.
-- Event loop: each test gets a fresh loop (fixture ``sessionkv_loop``); every *function-scoped*
-  async fixture a conformance test uses runs on it, whatever async plugin is installed. Start
-  servers in sync (e.g. session-scoped) fixtures; higher-scoped async fixtures are left to your
-  async plugin and would live on another loop. A module-wide ``pytest.mark.asyncio`` is harmless.
-- Each test checks the store starts empty and deletes what it wrote; the by-URL route also gives
-  each test its own uuid namespace, so runs can share a server.
+- ``StoreFactory``: the type of the factory, ``Callable[[str], Any]``. A factory that cannot
+  place stores in a namespace sets ``isolates_namespaces = False`` on itself.
+- Asserts are rewritten by pytest (the plugin registers the suite's modules), so a failure shows
+  the compared values, with a traceback starting at the test.
 - Runtime: about 5 s against memory://, about 35 s against a backend with 1 s ttl resolution.
-- The pytest plugin (entry point ``pytest11``) only adds ``--sessionkv-url``, the
-  ``sessionkv_area`` marker and the ``sessionkv_loop``/``sessionkv_url`` fixtures; it runs no
-  test by itself.
+- The pytest plugin (entry point ``pytest11``) only adds the ``--sessionkv-url`` and
+  ``--sessionkv-factory`` options, the ``sessionkv_area`` marker and the adaptations summary; it
+  runs no test by itself. Importing this package is cheap: the suite loads on first use.
 """
 
 from __future__ import annotations
 
-from . import _rewrite  # noqa: F401  (must run before the suite's modules are imported)
-from .area_batch import BatchTests
-from .area_concurrency import ConcurrencyTests
-from .area_conditional import ConditionalWriteTests
-from .area_edges import BadInputTests, KeyValueTests, LimitTests
-from .area_expire import ExpireTouchTests
-from .area_listing import DeleteTests, ListingTests
-from .area_model import ModelTests
-from .area_ttl import TTLTests
-from .base import ConformanceBase, StoreFactory
-from .runner import adapted
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .runner import AREAS, adapted
+    from .suite import StoreConformance
+    from .targets import StoreFactory
+
+#: public name -> module defining it (imported on first use, after pytest can rewrite its asserts)
+_LAZY = {
+    "AREAS": "runner",
+    "adapted": "runner",
+    "StoreFactory": "targets",
+    "StoreConformance": "suite",
+}
 
 
-class StoreConformance(
-    ConformanceBase,
-    TTLTests,
-    ExpireTouchTests,
-    ConditionalWriteTests,
-    BatchTests,
-    ListingTests,
-    DeleteTests,
-    KeyValueTests,
-    BadInputTests,
-    LimitTests,
-    ConcurrencyTests,
-    ModelTests,
-):
-    """Every conformance test; subclass it and override the ``store`` fixture (see the module docstring)."""
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    import sys
 
+    if f"{__name__}.suite" not in sys.modules:
+        from .rewrite import mark_suite_for_rewrite
 
-#: report areas in display order
-AREAS = [
-    "TTL",
-    "expire & touch",
-    "conditional writes",
-    "batch ops",
-    "listing",
-    "delete",
-    "keys & values",
-    "bad input",
-    "limits",
-    "concurrency",
-    "model",
-]
+        mark_suite_for_rewrite()  # in case the plugin is not loaded (-p no:..., autoload disabled)
+    return getattr(importlib.import_module(f".{module_name}", __name__), name)
+
 
 __all__ = ["AREAS", "StoreConformance", "StoreFactory", "adapted"]

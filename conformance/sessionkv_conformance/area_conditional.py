@@ -6,7 +6,7 @@ import asyncio
 
 from sessionkv import SessionKVStore
 
-from .helpers import Clock, timing
+from .helpers import Clock, refreshed_in_time, timing
 from .runner import area
 
 RACE_KEYS = 50
@@ -41,8 +41,12 @@ class ConditionalWriteTests:
 
     async def test_only_if_exists_update_replaces_ttl(self, store: SessionKVStore) -> None:
         t = timing(store)
-        await store.set("lengthened", b"1", t.window)
-        await store.set("lengthened", b"2", t.long, only_if_exists=True)
+
+        async def lengthen() -> None:
+            await store.set("lengthened", b"1", t.window)
+            await store.set("lengthened", b"2", t.long, only_if_exists=True)
+
+        await refreshed_in_time(store, t, ["lengthened"], lengthen)
         await store.set("shortened", b"1", t.long)
         await store.set("shortened", b"2", t.window, only_if_exists=True)
         clock = Clock()

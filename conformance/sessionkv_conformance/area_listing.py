@@ -7,9 +7,9 @@ import contextlib
 
 from sessionkv import SessionKVStore
 
-from .base import StoreFactory
 from .helpers import Clock, other_namespace, timing
 from .runner import area
+from .targets import StoreFactory
 
 #: keys around glob/LIKE/regex metacharacters; each prefix must list exactly its own keys
 LITERAL_CASES: dict[str, list[str]] = {
@@ -62,7 +62,7 @@ class ListingTests:
         assert await store.keys("s/c") == []
 
     async def test_keys_empty_prefix_lists_whole_namespace_only(
-        self, store: SessionKVStore, store_factory: StoreFactory | None
+        self, store: SessionKVStore, store_factory: StoreFactory
     ) -> None:
         mine = ["a", "b/c", "é", "zz"]
         await store.mset([(key, b"mine", 3600) for key in mine])
@@ -77,7 +77,7 @@ class ListingTests:
             assert await store.get("a") == b"mine"
 
     async def test_namespaces_isolate_writes_and_deletes(
-        self, store: SessionKVStore, store_factory: StoreFactory | None
+        self, store: SessionKVStore, store_factory: StoreFactory
     ) -> None:
         await store.set("shared-name", b"mine", 3600)
         async with other_namespace(store_factory, "that namespaces isolate writes and deletes") as other:

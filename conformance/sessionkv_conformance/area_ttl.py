@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sessionkv import SessionKVStore
+from sessionkv import AdaptedStore, SessionKVStore
 
 from .helpers import Clock, expect_rejected, timing
 from .runner import area
@@ -126,6 +126,8 @@ class TTLTests:
             await expect_rejected(store, error, f"touch {what}", s.touch, ["kept"], ttl)
         assert await store.get("kept") == b"old"
         assert await store.keys("") == ["kept"]
+        if isinstance(store, AdaptedStore):
+            await _stranger_refuses_non_positive_ttl(store)
 
     async def test_ttl_31_and_365_days_readable_right_away(self, store: SessionKVStore) -> None:
         month, year = 31 * DAY, 365 * DAY
@@ -149,3 +151,21 @@ class TTLTests:
         }
         assert await store.mget(list(expected)) == list(expected.values()), "a long ttl made the key vanish"
         assert sorted(await store.keys("")) == sorted(expected)
+
+
+async def _stranger_refuses_non_positive_ttl(store: AdaptedStore) -> None:
+    """``sessionkv.adapt`` rejects bad ttls before calling a stranger; called directly, it must not keep the key.
+
+    Raising is best; quietly writing an already expired key is tolerated; keeping it (as "no
+    expiry", like memcached's exptime 0) is the defect this catches.
+    """
+    inner = store.inner
+    for ttl in (0, 0.0, -1.0):
+        try:
+            await inner.set("ttl-zero", b"v", ttl)
+        except Exception:  # refused: what the contract asks of a direct call
+            continue
+        kept = await inner.get("ttl-zero")
+        await inner.delete(["ttl-zero"])
+        owner = type(inner).__name__
+        assert kept is None, f"{owner}.set(ttl={ttl!r}) called directly kept the key: a ttl <= 0 must be refused"

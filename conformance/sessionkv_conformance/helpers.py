@@ -3,23 +3,43 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from sessionkv import SessionKVStore
 
-from .base import StoreFactory
 from .runner import adapted, clear_namespace
+from .targets import StoreFactory, build_store, fresh_namespace
 from .timing import Clock, Timing
 
-__all__ = ["Clock", "Timing", "expect_rejected", "other_namespace", "snapshot", "timing"]
+__all__ = ["Clock", "Timing", "expect_rejected", "other_namespace", "refreshed_in_time", "snapshot", "timing"]
+
+T = TypeVar("T")
+STALL_ATTEMPTS = 3
 
 
 def timing(store: SessionKVStore) -> Timing:
+    """Short ttls and waits scaled to the store's declared ttl resolution and minimum ttl."""
     return Timing.of(store)
+
+
+async def refreshed_in_time(store: SessionKVStore, t: Timing, keys: list[str], steps: Callable[[], Awaitable[T]]) -> T:
+    """Run ``steps`` (writes with ttl ``t.window``, then their refresh) until they take less than the window.
+
+    On a stalled machine the keys could expire before their refresh, which proves nothing about
+    the store: the keys are deleted and the steps tried again. Returns what the steps returned.
+    """
+    for _attempt in range(STALL_ATTEMPTS):
+        clock = Clock()
+        result = await steps()
+        if clock.elapsed() < t.window:
+            return result
+        await store.delete(keys)
+    pytest.fail(
+        f"the event loop stalled past the {t.window}s ttl window {STALL_ATTEMPTS} times; could not check", pytrace=False
+    )
 
 
 async def snapshot(store: SessionKVStore) -> dict[str, bytes | None]:
@@ -45,13 +65,13 @@ async def expect_rejected(
 
 
 @contextlib.asynccontextmanager
-async def other_namespace(store_factory: StoreFactory | None, what: str) -> AsyncIterator[SessionKVStore | None]:
+async def other_namespace(store_factory: StoreFactory, what: str) -> AsyncIterator[SessionKVStore | None]:
     """A started store in a fresh namespace on the same server, or ``None`` (recorded as adapted)."""
-    if store_factory is None:
-        adapted(f"no `store_factory` fixture (a second namespace on the same server): could not check {what}")
+    if not getattr(store_factory, "isolates_namespaces", True):
+        adapted(f"the store factory takes no namespace (a second namespace on the same server): could not check {what}")
         yield None
         return
-    other = store_factory(f"skvc-other-{uuid.uuid4().hex[:12]}:")
+    other = build_store(store_factory, fresh_namespace("skvc-other"))
     async with other:
         try:
             yield other

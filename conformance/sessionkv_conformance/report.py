@@ -1,22 +1,31 @@
-"""The certification report: run the suite on a URL in-process and group the outcome by area."""
+"""The certification report: run the suite in-process on a URL or factory and group the outcome.
+
+The report says what was certified, lists every test by area, then separates contract
+violations (failures, with the compared values and where) from adaptations (what the suite
+adjusted to, with the reason; never failures).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sessionkv.url import redact
+from sessionkv import redact
 
-from .runner import ADAPTED_PROPERTY, BACKEND_PROPERTY
+from .runner import ADAPTED_PROPERTY, BACKEND_PROPERTY, STORE_NOTE_PROPERTY
 
 OTHER_AREA = "other"
+#: lines of a failure's explanation kept in the report (the rest is in `--verbose` output)
+MESSAGE_LINES = 12
 
 
 @dataclass
@@ -30,6 +39,7 @@ class TestResult:
     outcome: str = "NOT RUN"
     adaptations: list[str] = field(default_factory=list)
     message: str = ""
+    where: str = ""
 
     @property
     def ok(self) -> bool:
@@ -38,31 +48,46 @@ class TestResult:
 
 @dataclass
 class Certification:
-    """Every result of one run, plus what the run said about the backend."""
+    """Every result of one run, plus what the run said about the store."""
 
-    url: str
+    target: str
     results: dict[str, TestResult] = field(default_factory=dict)
     backend: str = ""
+    notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    exit_code: int = 0
     seconds: float = 0.0
 
     @property
     def certified(self) -> bool:
         return bool(self.results) and not self.problems and all(r.ok for r in self.results.values())
 
+    @property
+    def nothing_selected(self) -> bool:
+        return self.exit_code == pytest.ExitCode.NO_TESTS_COLLECTED and not self.problems
+
+    def violations(self) -> list[TestResult]:
+        return [r for r in self.results.values() if r.outcome in ("FAIL", "ERROR")]
+
+    def adaptations(self) -> list[tuple[str, str]]:
+        return [(r.name, reason) for r in self.results.values() for reason in r.adaptations]
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            "url": redact(self.url),
+            "target": redact(self.target),
             "backend": self.backend,
             "certified": self.certified,
             "seconds": round(self.seconds, 2),
+            "store_adaptations": self.notes,
+            "violations": [r.__dict__ for r in self.violations()],
+            "adaptations": [{"name": name, "reason": reason} for name, reason in self.adaptations()],
             "problems": self.problems,
             "results": [r.__dict__ for r in self.results.values()],
         }
 
 
 class ReportCollector:
-    """A pytest plugin object gathering results into a ``Certification``."""
+    """A pytest plugin object gathering results into a ``Certification`` (public hooks only)."""
 
     def __init__(self, cert: Certification) -> None:
         self.cert = cert
@@ -74,7 +99,8 @@ class ReportCollector:
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
-            self.cert.problems.append(f"collection of {report.nodeid or 'the suite'} failed: {_message(report)}")
+            message, _ = _explain(report)
+            self.cert.problems.append(f"collection of {report.nodeid or 'the suite'} failed: {message}")
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         for item in items:
@@ -85,81 +111,120 @@ class ReportCollector:
         for key, value in report.user_properties:
             if key == BACKEND_PROPERTY and not self.cert.backend:
                 self.cert.backend = str(value)
+            elif key == STORE_NOTE_PROPERTY and value not in self.cert.notes:
+                self.cert.notes.append(str(value))
             elif key == ADAPTED_PROPERTY and report.when == "call" and value not in result.adaptations:
                 result.adaptations.append(str(value))
         if result.outcome in ("FAIL", "ERROR"):
             return  # keep the first failure
         if report.failed:
             result.outcome = "FAIL" if report.when == "call" else "ERROR"
-            result.message = _message(report)
+            result.message, result.where = _explain(report)
         elif report.skipped:
-            result.outcome, result.message = "SKIPPED", _message(report)
+            result.outcome, result.where = "SKIPPED", ""
+            result.message = _explain(report)[0]
         elif report.when == "call":
             result.outcome = "adapted" if result.adaptations else "pass"
 
 
-def _message(report: pytest.TestReport | pytest.CollectReport) -> str:
-    crash = getattr(report.longrepr, "reprcrash", None)
-    text = getattr(crash, "message", None) or str(report.longrepr or "")
-    if isinstance(report.longrepr, tuple):  # skips: (path, line, reason)
-        text = str(report.longrepr[2])
-    lines = [line for line in text.splitlines() if line.strip()]
-    return redact(" / ".join(lines[:3]))[:400]
+def _explain(report: pytest.TestReport | pytest.CollectReport) -> tuple[str, str]:
+    """The failure's explanation (assert comparison included) and where: first frame -> failing line."""
+    longrepr: Any = report.longrepr
+    if isinstance(longrepr, tuple):  # skips: (path, line, reason)
+        return redact(str(longrepr[2])), ""
+    crash = getattr(longrepr, "reprcrash", None)
+    text = getattr(crash, "message", None) or str(longrepr or "")
+    lines = [line.rstrip() for line in text.splitlines() if line.strip() and not line.strip().startswith("Use -v")]
+    if len(lines) > MESSAGE_LINES:
+        lines = [*lines[:MESSAGE_LINES], "... (run with --verbose for the full comparison)"]
+    entries = getattr(getattr(longrepr, "reprtraceback", None), "reprentries", None) or []
+    first = getattr(entries[0], "reprfileloc", None) if entries else None
+    where = [_location(first.path, first.lineno)] if first is not None else []
+    if crash is not None and _location(crash.path, crash.lineno) not in where:
+        where.append(_location(crash.path, crash.lineno))
+    return redact("\n".join(lines)), " -> ".join(where)
 
 
-def run_suite(url: str, *, verbose: bool = False, extra_args: list[str] | None = None) -> Certification:
-    """Run ``pytest --pyargs sessionkv_conformance --sessionkv-url=URL`` in-process; collect the results.
+def _location(path: str, lineno: int) -> str:
+    parts = Path(str(path)).parts
+    return f"{'/'.join(parts[-2:])}:{lineno}"
 
-    A throwaway ini file keeps the caller's pytest configuration (addopts, asyncio mode) out.
+
+@contextlib.contextmanager
+def _isolated_pytest() -> Iterator[None]:
+    """No other pytest plugin (their warnings would open the report) and no PYTEST_ADDOPTS, for the run only."""
+    saved = {name: os.environ.get(name) for name in ("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_ADDOPTS")}
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    os.environ.pop("PYTEST_ADDOPTS", None)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_suite(target: str, option: str, *, verbose: bool = False, extra_args: list[str] | None = None) -> Certification:
+    """Run ``pytest --pyargs sessionkv_conformance OPTION`` in-process and collect the results.
+
+    ``option`` names the store (``--sessionkv-url=...`` or ``--sessionkv-factory=...``); ``target``
+    is how the report names it. A throwaway ini file keeps the caller's pytest configuration out,
+    and only this suite's plugin is loaded.
     """
-    cert = Certification(url=url)
+    cert = Certification(target=target)
     with tempfile.TemporaryDirectory(prefix="sessionkv-check-") as tmp:
         ini = Path(tmp) / "pytest.ini"
-        ini.write_text("[pytest]\n")
-        args = [
-            "--pyargs",
-            "sessionkv_conformance",
-            f"--sessionkv-url={url}",
-            "-c",
-            str(ini),
-            "--rootdir",
-            tmp,
-            "-p",
-            "no:cacheprovider",
-            "-q" if verbose else "-qq",
-            *(extra_args or []),
-        ]
+        ini.write_text("[pytest]\nverbosity_assertions = 2\n")  # full comparisons in failure messages
+        args = ["--pyargs", "sessionkv_conformance", option, "-c", str(ini), "--rootdir", tmp]
+        args += ["-p", "sessionkv_conformance.plugin", "-p", "no:cacheprovider", "-q" if verbose else "-qq"]
+        args += extra_args or []
         started = time.monotonic()
         out = io.StringIO()
         sink: contextlib.AbstractContextManager[Any] = (
             contextlib.nullcontext() if verbose else contextlib.redirect_stdout(out)
         )
-        with sink:
+        with _isolated_pytest(), sink:
             code = pytest.main(args, plugins=[ReportCollector(cert)])
         cert.seconds = time.monotonic() - started
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        cert.problems.append(f"pytest exited with {code!r}: {redact(out.getvalue().strip()[-500:])}")
+    cert.exit_code = int(code)
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
+        tail = redact(out.getvalue().strip()[-500:])
+        cert.problems.append(f"pytest stopped ({pytest.ExitCode(code).name.lower().replace('_', ' ')}): {tail}")
     return cert
 
 
 def render(cert: Certification, areas: list[str]) -> str:
-    """The report text: a header, one block per area, every adaptation's reason, the verdict."""
-    lines = [f"sessionkv conformance report for {redact(cert.url)}"]
+    """The report text: what was certified, one block per area, violations, adaptations, the verdict."""
+    lines = ["sessionkv conformance report", f"target: {redact(cert.target)}"]
     if cert.backend:
-        lines.append(f"backend: {cert.backend}")
+        lines.append(f"store:  {cert.backend}")
+    if cert.notes:
+        lines.append("how the suite adapted to the store (not violations):")
+        lines += [f"  {note}" for note in cert.notes]
     by_area: dict[str, list[TestResult]] = {}
     for result in cert.results.values():
         by_area.setdefault(result.area, []).append(result)
     order = [a for a in areas if a in by_area] + sorted(set(by_area) - set(areas))
     for area in order:
         results = by_area[area]
-        passed = sum(r.ok for r in results)
-        lines += ["", f"{area} ({passed}/{len(results)} ok)"]
+        lines += ["", f"{area} ({sum(r.ok for r in results)}/{len(results)} ok)"]
         for r in results:
             lines.append(f"  {r.outcome:<8} {r.name}")
             lines += [f"           adapted: {reason}" for reason in r.adaptations]
-            if r.message and not r.ok:
+            if r.outcome == "SKIPPED" and r.message:
                 lines.append(f"           {r.message}")
+    violations = cert.violations()
+    lines += ["", f"contract violations: {len(violations)}"]
+    for r in violations:
+        lines.append(f"  {r.outcome} {r.name} ({r.area})")
+        lines += [f"      {line}" for line in r.message.splitlines()]
+        if r.where:
+            lines.append(f"      at {r.where}")
+    adaptations = cert.adaptations()
+    lines.append(f"adaptations (not violations): {len(adaptations)}")
+    lines += [f"  {name}: {reason}" for name, reason in adaptations]
     lines.append("")
     lines += [f"problem: {p}" for p in cert.problems]
     counts = {k: sum(r.outcome == k for r in cert.results.values()) for k in ("pass", "adapted", "FAIL", "ERROR")}

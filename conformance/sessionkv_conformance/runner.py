@@ -1,8 +1,10 @@
-"""The suite's own async support: one event loop per test, shared by async fixtures and the test body.
+"""The suite's own async support: one event loop per test, shared by the ``store`` fixture and the test body.
 
 Suite tests are written ``async def`` but exposed to pytest as plain functions that run their
-coroutine on the test's ``sessionkv_loop``; the plugin runs async fixtures of the same tests on
-that loop. So no async plugin is needed, and none (pytest-asyncio strict/auto, anyio) takes them.
+coroutine on the test's ``sessionkv_loop``; the ``store`` fixture starts and closes the store on
+that same loop. So no async plugin is needed, and none (pytest-asyncio strict/auto, anyio) takes
+them. Only public pytest API is used: fixtures, marks and ``__wrapped__`` (so pytest's traceback
+starts at the test itself, not at the runner).
 """
 
 from __future__ import annotations
@@ -20,13 +22,32 @@ import pytest
 
 T = TypeVar("T")
 
-#: user_properties keys the suite writes on each test (read by the report)
+#: user_properties keys the suite writes on each test (read by the report and the pytest summary)
 AREA_PROPERTY = "sessionkv_area"
 ADAPTED_PROPERTY = "sessionkv_adapted"
 BACKEND_PROPERTY = "sessionkv_backend"
-#: marks a class attribute as the suite's, so the plugin knows which tests it runs
-SUITE_FLAG = "__sessionkv_conformance__"
+STORE_NOTE_PROPERTY = "sessionkv_store_note"
 LOOP_FIXTURE = "sessionkv_loop"
+
+#: report areas in display order
+AREAS = [
+    "TTL",
+    "expire & touch",
+    "conditional writes",
+    "batch ops",
+    "listing",
+    "delete",
+    "keys & values",
+    "bad input",
+    "limits",
+    "concurrency",
+    "versioned writes & leases",
+    "model",
+]
+
+#: pytest-asyncio warns about a sync test carrying its marker (e.g. a module-wide ``pytestmark``);
+#: suite tests are sync for pytest on purpose, so that warning is silenced for them only.
+ASYNCIO_MARK_FILTER = "ignore:The test .* is marked with '@pytest.mark.asyncio' but it is not an async function"
 
 _current: contextvars.ContextVar[TestLoop | None] = contextvars.ContextVar("sessionkv_current_test", default=None)
 
@@ -44,13 +65,19 @@ class TestLoop:
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` to completion on this test's loop, in the test's context."""
+        __tracebackhide__ = True
         return self.runner.run(coro, context=self.context)
 
     def close(self) -> None:
         self.runner.close()
 
+    def record(self, key: str, value: str) -> None:
+        """Add ``(key, value)`` to the test's user_properties once (the report and summary read them)."""
+        if (key, value) not in self.node.user_properties:
+            self.node.user_properties.append((key, value))
+
     def adapted(self, reason: str) -> None:
-        self.node.user_properties.append((ADAPTED_PROPERTY, reason))
+        self.record(ADAPTED_PROPERTY, reason)
 
 
 @contextlib.contextmanager
@@ -61,6 +88,11 @@ def test_loop(node: pytest.Item) -> Iterator[TestLoop]:
         yield loop
     finally:
         loop.close()
+
+
+def current_loop() -> TestLoop | None:
+    """The running conformance test's loop, or ``None`` outside one."""
+    return _current.get()
 
 
 def adapted(reason: str) -> None:
@@ -75,18 +107,15 @@ def adapted(reason: str) -> None:
     loop.adapted(reason)
 
 
-def is_async(func: object) -> bool:
-    return inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)
-
-
 AsyncTest = Callable[..., Awaitable[None]]
 
 
-def sync_test(func: AsyncTest, *, area: str | None, suite: bool) -> Callable[..., None]:
+def sync_test(func: AsyncTest, *, area: str | None) -> Callable[..., None]:
     """Expose ``async def test_x(self, ...)`` to pytest as a plain function run on ``sessionkv_loop``.
 
-    Suite tests (``suite=True``) also check that the ``store`` fixture is empty before the body
-    and delete what the body wrote after it, so a backend without per-test namespaces still works.
+    ``__wrapped__`` points at the coroutine function, so pytest shows its location and cuts a
+    failure's traceback at its frame; the explicit ``__signature__`` keeps pytest asking for the
+    fixtures of the sync function (the test's own plus the loop).
     """
     signature = inspect.signature(func)
     params = list(signature.parameters.values())
@@ -95,35 +124,35 @@ def sync_test(func: AsyncTest, *, area: str | None, suite: bool) -> Callable[...
         params.append(inspect.Parameter(LOOP_FIXTURE, inspect.Parameter.KEYWORD_ONLY))
 
     def test(*args: Any, **kwargs: Any) -> None:
+        __tracebackhide__ = True
         loop: TestLoop = kwargs.pop(LOOP_FIXTURE) if pops_loop else kwargs[LOOP_FIXTURE]
         if area is not None:
-            loop.node.user_properties.append((AREA_PROPERTY, area))
-        store = kwargs.get("store")
-        loop.run(_run_body(func, args, kwargs, store if suite else None, loop))
+            loop.record(AREA_PROPERTY, area)
+        loop.run(func(*args, **kwargs))  # type: ignore[arg-type]
 
     functools.update_wrapper(test, func)
-    vars(test).pop("__wrapped__")  # pytest must see the sync function, not unwrap to the coroutine
     test.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    test = pytest.mark.filterwarnings(ASYNCIO_MARK_FILTER)(test)
     if area is not None:
         test = pytest.mark.sessionkv_area(area)(test)
     return test
 
 
-async def _run_body(func: AsyncTest, args: tuple[Any, ...], kwargs: dict[str, Any], store: Any, loop: TestLoop) -> None:
-    if store is not None:
-        loop.node.user_properties.append((BACKEND_PROPERTY, describe_store(store)))
-        leftover = await store.keys("")
-        if leftover:
-            pytest.fail(
-                f"the store fixture must yield an empty store (its own namespace); it already holds "
-                f"{len(leftover)} key(s), e.g. {sorted(leftover)[:3]!r}",
-                pytrace=False,
-            )
-    try:
-        await func(*args, **kwargs)
-    finally:
-        if store is not None:
-            await clear_namespace(store)
+def wrap_async_tests(cls: type, *, area: str | None) -> None:
+    """Replace every ``async def test_*`` defined directly on ``cls`` by its sync runner."""
+    for name, value in list(vars(cls).items()):
+        if name.startswith("test") and inspect.iscoroutinefunction(value):
+            setattr(cls, name, sync_test(value, area=area))
+
+
+def area(name: str) -> Callable[[type[T]], type[T]]:
+    """Class decorator: the class's async tests belong to report area ``name``."""
+
+    def decorate(cls: type[T]) -> type[T]:
+        wrap_async_tests(cls, area=name)
+        return cls
+
+    return decorate
 
 
 async def clear_namespace(store: Any) -> None:
@@ -134,26 +163,3 @@ async def clear_namespace(store: Any) -> None:
             await store.delete(left)
     except Exception as exc:
         warnings.warn(f"sessionkv conformance: could not clean up {type(store).__name__}: {exc}", stacklevel=2)
-
-
-def describe_store(store: Any) -> str:
-    """``ClassName`` plus its declared capabilities, for the report header."""
-    caps = getattr(store, "capabilities", None)
-    return f"{type(store).__module__}.{type(store).__qualname__} {caps!r}"
-
-
-def wrap_async_tests(cls: type, *, area: str | None, suite: bool) -> None:
-    """Replace every ``async def test_*`` defined directly on ``cls`` by its sync runner."""
-    for name, value in list(vars(cls).items()):
-        if name.startswith("test") and inspect.iscoroutinefunction(value):
-            setattr(cls, name, sync_test(value, area=area, suite=suite))
-
-
-def area(name: str) -> Callable[[type[T]], type[T]]:
-    """Class decorator: the class's async tests belong to report area ``name``."""
-
-    def decorate(cls: type[T]) -> type[T]:
-        wrap_async_tests(cls, area=name, suite=True)
-        return cls
-
-    return decorate

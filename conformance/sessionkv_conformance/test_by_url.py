@@ -1,39 +1,39 @@
-"""The suite against the store named by ``--sessionkv-url`` (``pytest --pyargs sessionkv_conformance``).
+"""The suite against ``--sessionkv-url`` or ``--sessionkv-factory`` (``pytest --pyargs sessionkv_conformance``).
 
-Each test opens the URL in its own uuid namespace (under the URL's ``namespace`` option, if any)
-and deletes what it wrote, so several runs can share one server.
+Each test gets its own uuid namespace (under the URL's ``namespace`` option, if any) and deletes
+what it wrote, so several runs can share one server.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
 import pytest
 
-from sessionkv import SessionKVStore, StoreURL, open_store
-from sessionkv_conformance import StoreConformance, StoreFactory
-from sessionkv_conformance.runner import clear_namespace
+from sessionkv_conformance import StoreConformance
+from sessionkv_conformance.targets import CallableFactory, StoreFactory, url_factory
 
-
-def _namespace(url: str) -> str:
-    base = StoreURL.parse(url).query.get("namespace", "")
-    return f"{base}skvc-{uuid.uuid4().hex[:16]}:"
+USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
+USAGE = (
+    "sessionkv_conformance: pass --sessionkv-url=SCHEME://... or --sessionkv-factory=MODULE:CALLABLE to certify "
+    "a store (or subclass sessionkv_conformance.StoreConformance and override the `store_factory` fixture)"
+)
 
 
 class TestByURL(StoreConformance):
-    """Certifies ``--sessionkv-url``; the plugin refuses to run it without one."""
-
-    __sessionkv_url_suite__ = True
+    """Certifies the store named on the command line; stops the run with a usage error without one."""
 
     @pytest.fixture
-    async def store(self, sessionkv_url: str) -> AsyncIterator[SessionKVStore]:
-        async with open_store(sessionkv_url, namespace=_namespace(sessionkv_url)) as store:
+    def store_factory(self, request: pytest.FixtureRequest) -> StoreFactory:
+        url: str | None = request.config.getoption("sessionkv_url")
+        spec: str | None = request.config.getoption("sessionkv_factory")
+        if url and spec:
+            pytest.exit(
+                "sessionkv_conformance: pass --sessionkv-url or --sessionkv-factory, not both", returncode=USAGE_ERROR
+            )
+        if url:
+            return url_factory(url)
+        if spec:
             try:
-                yield store
-            finally:
-                await clear_namespace(store)
-
-    @pytest.fixture
-    def store_factory(self, sessionkv_url: str) -> StoreFactory:
-        return lambda namespace: open_store(sessionkv_url, namespace=namespace)
+                return CallableFactory(spec)
+            except ValueError as exc:
+                pytest.exit(f"sessionkv_conformance: {exc}", returncode=USAGE_ERROR)
+        pytest.exit(USAGE, returncode=USAGE_ERROR)

@@ -6,20 +6,10 @@ import pytest
 
 from servers.ladder import Endpoint
 from sessionkv_conformance import StoreConformance, StoreFactory
-from sessionkv_conformance.area_versioned import VersionedTests
-from sessionkv_conformance.base import ConformanceBase
 from sessionkv_etcd.store import EtcdStore
 
 
 class TestEtcdConformance(StoreConformance):
-    @pytest.fixture
-    def store_factory(self, etcd_server: Endpoint) -> StoreFactory:
-        return lambda namespace: EtcdStore(etcd_server.url, namespace=namespace)
-
-
-class TestEtcdVersionedUntilFolded(ConformanceBase, VersionedTests):
-    """The versioned-writes area on etcd; delete this class once VersionedTests is part of StoreConformance."""
-
     @pytest.fixture
     def store_factory(self, etcd_server: Endpoint) -> StoreFactory:
         return lambda namespace: EtcdStore(etcd_server.url, namespace=namespace)

@@ -18,21 +18,10 @@ from servers.ladder import Endpoint
 from servers.memcached_process import memcached_url
 from servers.process import ServerProcess
 from sessionkv import UnsupportedOperationError, open_store
-from sessionkv_conformance import StoreFactory
-from sessionkv_conformance.area_versioned import VersionedTests
-from sessionkv_conformance.base import ConformanceBase
 from sessionkv_memcached.protocol import Meta, Pipeline
 from sessionkv_memcached.store import MemcachedStore
 
 PROCESSES, TASKS, INCREMENTS = 2, 8, 10
-
-
-class TestMemcachedVersionedTemporary(ConformanceBase, VersionedTests):
-    """Until VersionedTests is part of StoreConformance (then delete this class)."""
-
-    @pytest.fixture
-    def store_factory(self, memcached_server: Endpoint) -> StoreFactory:
-        return lambda namespace: MemcachedStore(memcached_server.url, namespace=namespace)
 
 
 def unique_namespace() -> str:

@@ -1,4 +1,4 @@
-"""Versioned writes on Redis (single node and cluster): the conformance area, and a counter from two processes."""
+"""Versioned writes on Redis (single node and cluster): a counter from two processes loses no increment."""
 
 from __future__ import annotations
 
@@ -10,27 +10,6 @@ import uuid
 import pytest
 
 from servers.redis import RedisEndpoint
-from sessionkv_conformance import StoreFactory
-from sessionkv_conformance.area_versioned import VersionedTests
-from sessionkv_conformance.base import ConformanceBase
-from sessionkv_redis.store import RedisStore
-
-
-class TestRedisVersionedTemporary(ConformanceBase, VersionedTests):
-    """Until VersionedTests is part of StoreConformance."""
-
-    @pytest.fixture
-    def store_factory(self, redis_server: RedisEndpoint) -> StoreFactory:
-        return lambda namespace: RedisStore(redis_server.url, namespace=namespace)
-
-
-class TestRedisClusterVersionedTemporary(ConformanceBase, VersionedTests):
-    """Until VersionedTests is part of StoreConformance."""
-
-    @pytest.fixture
-    def store_factory(self, redis_cluster: RedisEndpoint) -> StoreFactory:
-        return lambda namespace: RedisStore(redis_cluster.url, namespace=namespace)
-
 
 COUNTER = """
 import asyncio, sys

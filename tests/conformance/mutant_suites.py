@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from mutants import MUTANTS
 
-from sessionkv import SessionKVStore
 from sessionkv_conformance import StoreConformance, StoreFactory
 from sessionkv_memory import MemoryStore
 
@@ -19,17 +17,9 @@ class MemorySuite(StoreConformance):
     backend: type[MemoryStore] = MemoryStore
 
     @pytest.fixture
-    def memory_name(self) -> str:
-        return f"conformance-{uuid.uuid4().hex}"
-
-    @pytest.fixture
-    async def store(self, memory_name: str) -> AsyncIterator[SessionKVStore]:
-        async with self.backend(name=memory_name, namespace="main:") as store:
-            yield store
-
-    @pytest.fixture
-    def store_factory(self, memory_name: str) -> StoreFactory:
-        return lambda namespace: self.backend(name=memory_name, namespace=namespace)
+    def store_factory(self) -> StoreFactory:
+        shared = f"conformance-{uuid.uuid4().hex}"
+        return lambda namespace: self.backend(name=shared, namespace=namespace)
 
 
 class TestUnbroken(MemorySuite):

@@ -1,4 +1,8 @@
-"""`sessionkv check URL`: runs the suite on a URL, prints a report grouped by area, exit 0 only if certified."""
+"""`sessionkv check URL` / `--factory MODULE:CALLABLE`: the suite on a store, a report grouped by area.
+
+Exit 0 only if certified, 1 on a contract violation, 2 (one line on stderr, no report) when the
+suite cannot run.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,14 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from servers.availability import server_unavailable
+from servers.process import find_binary, free_port
+from servers.redis_process import start_redis
 from sessionkv.cli import main
 
 HERE = Path(__file__).parent
@@ -43,6 +51,14 @@ def checks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
         "broken": start_check("broken://", "-k", "keys_", prelude=broken),
         "json": start_check("memory://", "--json", "-k", "ttl_key_gone or max_value_size_works"),
         "nothing": start_check("memory://", "-k", "no_test_has_this_name"),
+        "stranger": start_check("--factory", "strangers:published_store", "--json"),
+        "stranger-text": start_check("--factory", "strangers:published_store", "-k", "touch_returns"),
+        "stranger-glob": start_check("--factory", "strangers:glob_store", "--json"),
+        "unprefixed": start_check("--factory", "strangers:unprefixed_store", "--json", "-k", "namespace"),
+        "not-a-store": start_check("--factory", "strangers:not_a_store"),
+        "no-module": start_check("--factory", "no_such_module_here:make"),
+        "unreachable": start_check(f"redis://127.0.0.1:{free_port()}/0"),
+        "no-pytest": start_check("memory://", prelude="sys.modules['pytest'] = None"),
     }
     if importlib.util.find_spec("sessionkv_sqlite") is not None:
         runs["sqlite"] = start_check(f"sqlite://{tmp_path_factory.mktemp('sqlite')}/certify.db")
@@ -51,6 +67,16 @@ def checks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
         out, err = proc.communicate(timeout=600)
         results[name] = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
     return results
+
+
+def one_line_error(result: Result) -> str:
+    """The single stderr line of a run that could not certify (exit 2, no report)."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("sessionkv: error: ")
+    return lines[0]
 
 
 def test_check_certifies_memory_with_report_grouped_by_area(checks: dict[str, Result]) -> None:
@@ -63,6 +89,8 @@ def test_check_certifies_memory_with_report_grouped_by_area(checks: dict[str, Re
     assert "  pass     test_only_if_exists_racing_delete_never_resurrects" in report
     assert "  adapted  test_max_ttl\n           adapted: no max_ttl declared" in report
     assert report.rstrip().splitlines()[-1].startswith("CERTIFIED: ")
+    assert report.startswith("sessionkv conformance report\ntarget: URL memory://check-cli\n"), "report not first"
+    assert out.stderr == "", "other plugins' warnings must not open or precede the report"
 
 
 def test_check_certifies_the_out_of_tree_sqlite_example(checks: dict[str, Result]) -> None:
@@ -70,7 +98,7 @@ def test_check_certifies_the_out_of_tree_sqlite_example(checks: dict[str, Result
         pytest.fail(f"the example backend is not installed; run: {SQLITE_INSTALL}", pytrace=False)
     out = checks["sqlite"]
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "backend: sessionkv_sqlite.store.SQLiteStore" in out.stdout
+    assert "store:  sessionkv_sqlite.store.SQLiteStore (sessionkv.SessionKVStore subclass)" in out.stdout
     assert out.stdout.rstrip().splitlines()[-1].startswith("CERTIFIED: ")
 
 
@@ -80,6 +108,11 @@ def test_check_fails_a_broken_backend_and_names_the_test(checks: dict[str, Resul
     assert "  FAIL     test_keys_prefix_is_literal_not_glob\n" in out.stdout
     assert "keys('a*') is not a literal prefix" in out.stdout
     assert out.stdout.rstrip().splitlines()[-1].startswith("NOT CERTIFIED: ")
+    violations = out.stdout.split("contract violations: 1\n", 1)[1]
+    # the rewritten assert: both sides of the comparison, then where (the test's own line first)
+    assert "assert ['a%e', 'a*b', 'a.g', 'a?c', 'aXb', 'a[x]'," in violations
+    assert "== ['a*b']" in violations
+    assert "at sessionkv_conformance/area_listing.py:" in violations
 
 
 def test_check_json_report(checks: dict[str, Result]) -> None:
@@ -94,12 +127,113 @@ def test_check_json_report(checks: dict[str, Result]) -> None:
     }
 
 
-def test_check_with_nothing_selected_is_not_certified(checks: dict[str, Result]) -> None:
-    assert checks["nothing"].returncode == 1
-    assert "NOT CERTIFIED" in checks["nothing"].stdout
+def test_check_with_nothing_selected_says_no_test_matches(checks: dict[str, Result]) -> None:
+    assert one_line_error(checks["nothing"]) == "sessionkv: error: no test matches -k 'no_test_has_this_name'"
+
+
+def test_check_certifies_a_stranger_from_a_factory(checks: dict[str, Result]) -> None:
+    out = checks["stranger"]
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads(out.stdout)
+    assert report["certified"] is True
+    assert report["target"] == "factory strangers:published_store"
+    assert report["backend"] == "strangers.DictSessionKVStore (published interface, wrapped with sessionkv.adapt)"
+    notes = report["store_adaptations"]
+    assert notes[0].startswith("capabilities: none declared; the suite used the stated defaults StoreCapabilities(")
+    assert "touch: not implemented (optional); tested through sessionkv's default" in notes
+    assert report["violations"] == []
+    touch_tests = {a["name"] for a in report["adaptations"] if a["reason"].startswith("touch not implemented")}
+    assert touch_tests == {
+        "test_touch_returns_missing_keys_and_refreshes_live_ones",
+        "test_touch_reports_expired_keys_and_never_revives_them",
+        "test_touch_tiny_ttl_rounds_up_not_forever",
+    }
+
+
+def test_check_text_report_separates_what_was_certified_from_adaptations(checks: dict[str, Result]) -> None:
+    out = checks["stranger-text"]
+    assert out.returncode == 0, out.stdout + out.stderr
+    head = out.stdout.split("\n\n", 1)[0].splitlines()
+    assert head[:4] == [
+        "sessionkv conformance report",
+        "target: factory strangers:published_store",
+        "store:  strangers.DictSessionKVStore (published interface, wrapped with sessionkv.adapt)",
+        "how the suite adapted to the store (not violations):",
+    ]
+    assert "contract violations: 0\nadaptations (not violations): 1\n" in out.stdout
+
+
+def test_check_fails_a_defective_stranger_on_its_rule_only(checks: dict[str, Result]) -> None:
+    out = checks["stranger-glob"]
+    assert out.returncode == 1, out.stdout + out.stderr
+    report = json.loads(out.stdout)
+    assert [v["name"] for v in report["violations"]] == ["test_keys_prefix_is_literal_not_glob"]
+    assert "assert [" in report["violations"][0]["message"]
+
+
+def test_check_factory_without_namespace_reports_namespace_checks_adapted(checks: dict[str, Result]) -> None:
+    out = checks["unprefixed"]
+    assert out.returncode == 0, out.stdout + out.stderr
+    reasons = {a["name"]: a["reason"] for a in json.loads(out.stdout)["adaptations"]}
+    assert reasons == {
+        "test_keys_empty_prefix_lists_whole_namespace_only": "the store factory takes no namespace (a second "
+        "namespace on the same server): could not check that keys('') never lists another namespace",
+        "test_namespaces_isolate_writes_and_deletes": "the store factory takes no namespace (a second namespace "
+        "on the same server): could not check that namespaces isolate writes and deletes",
+    }
+
+
+def test_check_factory_errors_are_one_line(checks: dict[str, Result]) -> None:
+    line = one_line_error(checks["not-a-store"])
+    assert "object is not a session store: it lacks start, close, set, mset, get, mget, expire, keys, delete" in line
+    line = one_line_error(checks["no-module"])
+    assert "cannot import 'no_such_module_here' for --factory no_such_module_here:make" in line
+
+
+def test_check_unreachable_store_fails_in_one_line_before_any_test(checks: dict[str, Result]) -> None:
+    line = one_line_error(checks["unreachable"])
+    assert "cannot use URL redis://127.0.0.1:" in line
+    assert "Connection refused" in line or "Connect call failed" in line
+
+
+@pytest.fixture(scope="module")
+def redis_with_password() -> Iterator[str]:
+    """The URL (without the password) of a redis-server that requires one."""
+    if find_binary("redis-server") is None:
+        server_unavailable("redis-server not found (apt-get install redis-server)")
+    server = start_redis("--requirepass", "right-pw")
+    try:
+        yield f"redis://{server.host}:{server.port}/0"
+    finally:
+        server.stop()
+
+
+def test_check_wrong_password_fails_in_one_line_without_the_password(redis_with_password: str) -> None:
+    proc = start_check(redis_with_password.replace("redis://", "redis://:pw-s3cr3t@", 1))
+    out, err = proc.communicate(timeout=60)
+    line = one_line_error(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    assert "cannot use URL redis://" in line
+    assert "pw-s3cr3t" not in out + err
+
+
+def test_check_without_pytest_prints_the_install_command(checks: dict[str, Result]) -> None:
+    line = one_line_error(checks["no-pytest"])
+    assert line == (
+        'sessionkv: error: `sessionkv check` needs pytest; install it with: pip install "sessionkv[conformance]"'
+    )
 
 
 def test_check_unknown_scheme_is_one_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "nosuchkv://host"]) == 2
     err = capsys.readouterr().err
     assert "no sessionkv backend for scheme 'nosuchkv'" in err
+
+
+def test_pyargs_without_a_store_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:asyncio", "-p", "no:benchmark"]
+    cmd += ["--pyargs", "sessionkv_conformance"]
+    out = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == pytest.ExitCode.USAGE_ERROR, out.stdout + out.stderr
+    assert "pass --sessionkv-url=SCHEME://... or --sessionkv-factory=MODULE:CALLABLE" in out.stdout + out.stderr
+    assert "passed" not in out.stdout and "failed" not in out.stdout

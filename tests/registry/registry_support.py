@@ -88,13 +88,13 @@ async def flush(store: SessionKVStore) -> int:
     return len(keys)
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    """Poll the async ``check`` until it is true; fail after ``timeout`` (a bound, not a timing assertion)."""
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
+    """Poll the async ``check`` until it is true; fail after ``within`` seconds (a bound, not a timing assertion)."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while not await check():
         if loop.time() > deadline:
-            raise AssertionError(f"condition {getattr(check, '__name__', check)!r} not reached in {timeout} s")
+            raise AssertionError(f"condition {getattr(check, '__name__', check)!r} not reached in {within} s")
         await asyncio.sleep(0.01)
 
 

@@ -142,7 +142,7 @@ class DemoCluster:
         for proc in self.procs.values():
             try:
                 await asyncio.wait_for(proc.wait(), timeout=10)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 proc.kill()
                 await proc.wait()
         self.procs.clear()
@@ -209,7 +209,7 @@ async def close_across_nodes(cluster: DemoCluster, observer: SessionRegistry, ti
     say(f"3. {closer} asks to close session {session_id} of {call_id}, which runs on node-a.")
     started = time.monotonic()
     requested = await registry.request_close(call_id, session_id)
-    gone = await wait_until(lambda: _is_gone(observer, call_id, session_id), timeout=timing.ttl * 3 + 5)
+    gone = await wait_until(lambda: _is_gone(observer, call_id, session_id), within=timing.ttl * 3 + 5)
     await asyncio.sleep(0.05)  # let the owner's report arrive
     for event in cluster.events:
         if f"{call_id}/{session_id}" in event:
@@ -255,9 +255,9 @@ async def _is_gone(registry: SessionRegistry, call_id: str, session_id: str) -> 
     return await registry.get(call_id, session_id) is None
 
 
-async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float) -> bool:
-    """Poll the async ``check`` every 50 ms until it is true; ``False`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
+async def wait_until(check: Callable[[], Awaitable[bool]], within: float) -> bool:
+    """Poll the async ``check`` every 50 ms until it is true; ``False`` after ``within`` seconds."""
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if await check():
             return True

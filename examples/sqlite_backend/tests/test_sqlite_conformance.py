@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,14 +12,6 @@ from sessionkv_conformance import StoreConformance, StoreFactory
 
 class TestSQLiteStore(StoreConformance):
     @pytest.fixture
-    def db(self, tmp_path: Path) -> str:
-        return str(tmp_path / "sessionkv.db")
-
-    @pytest.fixture
-    async def store(self, db: str) -> AsyncIterator[SQLiteStore]:
-        async with SQLiteStore(db, namespace=f"test-{uuid.uuid4().hex}:") as store:
-            yield store
-
-    @pytest.fixture
-    def store_factory(self, db: str) -> StoreFactory:
+    def store_factory(self, tmp_path: Path) -> StoreFactory:
+        db = str(tmp_path / "sessionkv.db")  # one database per test; the suite picks the namespaces
         return lambda namespace: SQLiteStore(db, namespace=namespace)
