@@ -13,12 +13,22 @@ _REDACTED = "***"
 
 
 def redact(text: str) -> str:
-    """Hide the password of every ``scheme://user:password@`` in ``text``."""
+    """Hide the password of every ``scheme://user:password@`` in ``text``.
+
+    The password runs to the last ``@`` before white space: one with an unencoded ``/``, ``?`` or ``#`` (which a
+    URL parser reads as the start of the path, query or fragment) is hidden whole too.
+    """
     return re.sub(
-        r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^/?#@\s:]*:)(?P<pw>[^/?#\s]*)@",
+        r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^/?#@\s:]*:)(?P<pw>\S*)@",
         lambda m: f"{m.group('head')}{_REDACTED}@",
         text,
     )
+
+
+def _shown(url: str) -> str:
+    """``url`` for an error message: everything between ``user:`` and the URL's last ``@`` hidden, spaces too."""
+    m = re.match(r"([A-Za-z][A-Za-z0-9+.\-]*://[^/?#@\s:]*:).*@", url, re.DOTALL)
+    return redact(url) if m is None else f"{m.group(1)}{_REDACTED}@{url[m.end() :]}"
 
 
 @dataclass(frozen=True)
@@ -55,13 +65,18 @@ class StoreURL:
         m = _SCHEME_RE.match(url.strip())
         if not m:
             raise InvalidURLError(
-                f"not a store URL: {redact(url)!r}; expected scheme://..., e.g. memory:// or redis://localhost:6379/0"
+                f"not a store URL: {_shown(url)!r}; expected scheme://..., e.g. memory:// or redis://localhost:6379/0"
             )
         scheme, rest = m.group(1).lower(), m.group(2)
         if "#" in rest:
-            raise InvalidURLError(f"store URLs take no #fragment: {redact(url)!r}")
+            raise InvalidURLError(f"store URLs take no #fragment: {_shown(url)!r}")
         rest, _, qs = rest.partition("?")
         netloc, slash, path = rest.partition("/")
+        if "@" in path and ":" in netloc and "@" not in netloc:
+            raise InvalidURLError(
+                f"'@' after the host in {_shown(url)!r}: percent-encode '/', '?', '#' and '@' in a user name or "
+                "password (%2F, %3F, %23, %40)"
+            )
         username = password = None
         if "@" in netloc:
             userinfo, _, netloc = netloc.rpartition("@")
@@ -73,10 +88,10 @@ class StoreURL:
         try:
             pairs = parse_qsl(qs, keep_blank_values=True, strict_parsing=bool(qs), errors="strict")
         except (ValueError, UnicodeDecodeError):
-            raise InvalidURLError(f"malformed query string in {redact(url)!r}") from None
+            raise InvalidURLError(f"malformed query string in {_shown(url)!r}") from None
         for key, value in pairs:
             if key in query:
-                raise InvalidURLError(f"option {key!r} is given twice in {redact(url)!r}")
+                raise InvalidURLError(f"option {key!r} is given twice in {_shown(url)!r}")
             query[key] = value
         return cls(scheme, username, password, hosts, _unquote(slash + path, url), query)
 
@@ -108,26 +123,26 @@ def _unquote(text: str, url: str) -> str:
     try:
         return unquote(text, errors="strict")
     except UnicodeDecodeError:
-        raise InvalidURLError(f"bad percent-encoding in {redact(url)!r}") from None
+        raise InvalidURLError(f"bad percent-encoding in {_shown(url)!r}") from None
 
 
 def _parse_host(text: str, url: str) -> Host:
     if text.startswith("["):
         end = text.find("]")
         if end < 0:
-            raise InvalidURLError(f"unclosed IPv6 bracket in {redact(url)!r}")
+            raise InvalidURLError(f"unclosed IPv6 bracket in {_shown(url)!r}")
         host, rest = text[1:end], text[end + 1 :]
         if rest and not rest.startswith(":"):
-            raise InvalidURLError(f"unexpected text after IPv6 host in {redact(url)!r}")
+            raise InvalidURLError(f"unexpected text after IPv6 host in {_shown(url)!r}")
         port_text = rest[1:] if rest else None
     else:
         host, colon, port_text_ = text.partition(":")
         port_text = port_text_ if colon else None
     if not host:
-        raise InvalidURLError(f"empty host in {redact(url)!r}")
+        raise InvalidURLError(f"empty host in {_shown(url)!r}")
     port = None
     if port_text is not None:
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise InvalidURLError(f"port must be a number from 1 to 65535 in {redact(url)!r}")
+            raise InvalidURLError(f"port must be a number from 1 to 65535 in {_shown(url)!r}")
         port = int(port_text)
     return Host(_unquote(host, url), port)
