@@ -269,6 +269,18 @@ async def test_corrupt_and_unknown_field_records(open_shared: OpenStore, caplog:
                 {"session_id": "bad-metrics", "call_id": "c", "node_id": "n", "started_at": 1, "metrics": [1]}
             ).encode(),
             "liar": json.dumps({"session_id": "other", "call_id": "c", "node_id": "n", "started_at": 1}).encode(),
+            "impostor": json.dumps(
+                {"session_id": "impostor", "call_id": "c", "node_id": "n", "started_at": 1}
+            ).encode(),
+            "huge": json.dumps(
+                {
+                    "session_id": "huge",
+                    "call_id": "c",
+                    "node_id": "n2",
+                    "started_at": 1,
+                    "metadata": {"x": "y" * 70_000},
+                }
+            ).encode(),
         }
         for session, raw in garbage.items():
             await store.set(session_key("c", session), raw, TTL)
@@ -276,6 +288,8 @@ async def test_corrupt_and_unknown_field_records(open_shared: OpenStore, caplog:
         await store.set(node_key("corrupt-node"), b"nope", TTL)
         with caplog.at_level(logging.WARNING, logger="sessionkv.registry"):
             found = await reg.get_for_call("c")
+            # one warning per bad record (the garbage and the extra segment), and none for the good ones
+            assert len(caplog.records) == len(garbage) + 1, [r.getMessage() for r in caplog.records]
             assert await reg.get("c", "bad-json") is None
             assert [node.node_id for node in await reg.nodes()] == ["n", "n2"]
         assert sorted(info.session_id for info in found) == ["future", "good"]

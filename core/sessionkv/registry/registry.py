@@ -46,6 +46,8 @@ DEFAULT_TTL = 30.0
 RECORD_TTL_FACTOR = 10
 #: A heartbeat refreshes this fraction (1/N) of the session records, oldest refresh first.
 ROLLING_SLICES = 10
+#: A stored session record larger than this is not ours (or is an attack): skipped with a warning.
+MAX_RECORD_BYTES = 64 * 1024
 
 
 @dataclass
@@ -396,14 +398,27 @@ class SessionRegistry:
                 incarnations[node_id] = NodeInfo.decode(raw).incarnation
             except ValueError as exc:
                 log.warning("skipping corrupt node record of %r: %s", node_id, exc)
-        return [
-            (info, data)
-            for info, data in records
-            if info.node_id in incarnations and data.get("incarnation") in (None, incarnations[info.node_id])
-        ]
+        live: list[tuple[SessionInfo, dict[str, Any]]] = []
+        for info, data in records:
+            if info.node_id not in incarnations:
+                continue  # its node is gone (crashed or stopped): expected, not an error
+            if data.get("incarnation") != incarnations[info.node_id]:
+                log.warning(
+                    "skipping session record of call %r session %r: it claims node %r but not that node's "
+                    "current incarnation (a record of a crashed process, or not written by that node)",
+                    info.call_id,
+                    info.session_id,
+                    info.node_id,
+                )
+                continue
+            live.append((info, data))
+        return live
 
     def _decode(self, key: str, raw: bytes) -> tuple[SessionInfo, dict[str, Any]] | None:
-        """Decode an untrusted record; log and skip it if it is corrupt or names another session."""
+        """Decode an untrusted record; log and skip it if it is corrupt, huge or names another session."""
+        if len(raw) > MAX_RECORD_BYTES:
+            log.warning("skipping session record %r: %d bytes, over the %d-byte limit", key, len(raw), MAX_RECORD_BYTES)
+            return None
         try:
             data = load_object(raw)
             info = SessionInfo.from_record(data)
