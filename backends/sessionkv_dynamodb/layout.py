@@ -12,15 +12,21 @@ DynamoDB caps partition keys at 2048 bytes and sort keys at 1024: a longer ``pk`
 ``SK_LITERAL_MAX`` bytes becomes its first bytes plus its sha256 (always longer than any literal
 sort key, so the mapping stays one-to-one) and the item keeps the full key in ``k``. Prefixes up to
 ``SK_PREFIX_MAX`` bytes still match those truncated sort keys exactly.
+
+Every write stores a fresh random ``ver`` (16 bytes): the version ``get_versioned`` hands out and
+conditional writes compare (``expire``/``touch`` keep it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import secrets
 
 #: Attribute names (short: every item pays for them in its size).
-PK, SK, VALUE, EXPIRES, TTL, FULL_KEY, NAMESPACE = "pk", "sk", "v", "exp", "ttl", "k", "ns"
+PK, SK, VALUE, EXPIRES, TTL, FULL_KEY, NAMESPACE, VERSION = "pk", "sk", "v", "exp", "ttl", "k", "ns", "ver"
+#: Bytes of random version token each write stores in ``ver`` (a collision takes ~2**64 writes of one key).
+VERSION_SIZE = 16
 #: DynamoDB's documented limits.
 ITEM_LIMIT = 400 * 1024
 PK_LIMIT = 2048
@@ -37,7 +43,7 @@ NUMBER_SIZE_MAX = 21
 _KEY_OVERHEAD = (
     len(PK) + PK_LIMIT + len(SK) + SK_LIMIT + len(FULL_KEY) + MAX_KEY_SIZE + len(NAMESPACE) + MAX_NAMESPACE_SIZE
 )
-_EXPIRY_OVERHEAD = len(EXPIRES) + len(TTL) + 2 * NUMBER_SIZE_MAX
+_EXPIRY_OVERHEAD = len(EXPIRES) + len(TTL) + 2 * NUMBER_SIZE_MAX + len(VERSION) + VERSION_SIZE
 #: Values up to this size fit in one item whatever the key and namespace (390 KiB).
 MAX_VALUE_SIZE = 390 * 1024
 assert MAX_VALUE_SIZE + len(VALUE) + _KEY_OVERHEAD + _EXPIRY_OVERHEAD <= ITEM_LIMIT
@@ -104,12 +110,24 @@ def expiry_numbers(expires_at: float) -> tuple[str, str]:
     return f"{expires_at:.6f}", str(math.ceil(expires_at))
 
 
+def new_version() -> bytes:
+    """A fresh random version token (what ``ver`` holds)."""
+    return secrets.token_bytes(VERSION_SIZE)
+
+
 def build_item(namespace: str, key: str, value: bytes, expires_at: float) -> Item:
-    """The full item of one key; raises ``ValueError`` if it would exceed DynamoDB's 400 KB item limit."""
+    """The full item of one key, with a fresh ``ver``; raises ``ValueError`` if it would exceed the 400 KB limit."""
     pk, pk_hashed = partition_key(namespace, top_directory(key))
     sk, sk_hashed = sort_key(key)
     exp, ttl = expiry_numbers(expires_at)
-    item: Item = {PK: {"S": pk}, SK: {"S": sk}, VALUE: {"B": value}, EXPIRES: {"N": exp}, TTL: {"N": ttl}}
+    item: Item = {
+        PK: {"S": pk},
+        SK: {"S": sk},
+        VALUE: {"B": value},
+        EXPIRES: {"N": exp},
+        TTL: {"N": ttl},
+        VERSION: {"B": new_version()},
+    }
     if sk_hashed:
         item[FULL_KEY] = {"S": key}
     if pk_hashed:

@@ -12,12 +12,19 @@ Costs: ``get`` is one strongly consistent GetItem; ``mget`` is BatchGetItem in c
 sent concurrently up to ``concurrency`` requests. ``keys(prefix)`` is a Query when ``prefix``
 contains ``/`` and a Scan of the whole table otherwise. Throttling, timeouts and 5xx are retried by
 botocore (standard mode, ``retries``); unprocessed batch entries are retried here; then ``StoreError``.
+
+Versioned writes: every write stores a fresh random ``ver`` (``layout.new_version``), the version.
+``get_versioned`` is one consistent GetItem; ``add``/``cas``/``delete_if`` are one conditional
+PutItem/DeleteItem (an expired item counts as absent). A failed condition is an answer (``None``/
+``False``), unless botocore retried an attempt that may have been applied: the item then shows our
+own new ``ver`` (a success), or the outcome is unknown and the call raises ``StoreError``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from typing import Any, ClassVar, NoReturn
 
@@ -39,6 +46,8 @@ from sessionkv import (
     StoreNotStartedError,
     StoreURL,
     ValueTooLargeError,
+    Version,
+    Versioned,
     redact,
     resolve_options,
 )
@@ -55,6 +64,8 @@ from .layout import (
     SK,
     TTL,
     VALUE,
+    VERSION,
+    VERSION_SIZE,
     Item,
     build_item,
     expiry_numbers,
@@ -65,6 +76,7 @@ from .layout import (
     stored_key,
     top_directory,
 )
+from .retries import retry_log, watch_retries
 from .table import create_table_request, schema_problem
 
 log = logging.getLogger(__name__)
@@ -84,16 +96,41 @@ CAPABILITIES = StoreCapabilities(
     max_value_size=MAX_VALUE_SIZE,  # the 400 KB item limit less room for the longest key and attributes
     max_key_size=MAX_KEY_SIZE,
     atomic_mset=False,  # BatchWriteItem applies each put on its own
+    # Conditional writes decide on the item's one up-to-date copy and every read is strongly consistent.
+    linearizable=True,
+    fencing="strict",
 )
 
 #: Every expression names attributes through placeholders (``ttl`` is a DynamoDB reserved word).
-NAMES = {"#pk": PK, "#sk": SK, "#v": VALUE, "#exp": EXPIRES, "#ttl": TTL, "#k": FULL_KEY, "#ns": NAMESPACE}
+NAMES = {
+    "#pk": PK,
+    "#sk": SK,
+    "#v": VALUE,
+    "#exp": EXPIRES,
+    "#ttl": TTL,
+    "#k": FULL_KEY,
+    "#ns": NAMESPACE,
+    "#ver": VERSION,
+}
 LIVE = "attribute_exists(#pk) AND #exp > :now"
 REFRESH = "SET #exp = :exp, #ttl = :ttl"
+#: What reads show as absent: no item, an item without value or expiry (not ours), or an expired one.
+ABSENT = "attribute_not_exists(#v) OR attribute_not_exists(#exp) OR #exp <= :now"
+#: A live item at version ``:ver``; ``UNVERSIONED`` for items written before versions existed (no ``ver``).
+AT_VERSION = "#ver = :ver AND #exp > :now"
+AT_NO_VERSION = "attribute_not_exists(#ver) AND attribute_exists(#v) AND #exp > :now"
+#: The version ``get_versioned`` gives an item without ``ver`` (written before versions existed).
+UNVERSIONED = b""
+CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def _names(*placeholders: str) -> dict[str, str]:
     return {p: NAMES[p] for p in placeholders}
+
+
+def _names_in(expression: str) -> dict[str, str]:
+    """The attribute names an expression's ``#placeholders`` stand for (DynamoDB refuses unused ones)."""
+    return _names(*dict.fromkeys(re.findall(r"#\w+", expression)))
 
 
 def _now() -> dict[str, str]:
@@ -108,8 +145,23 @@ def _live_value(item: Item | None, now: float) -> bytes | None:
     return value if isinstance(value, bytes) else None
 
 
+def _version_condition(version: Version) -> tuple[str, dict[str, Any]] | None:
+    """The condition "live and at ``version``" with its values, or ``None`` for a version no item can have."""
+    if isinstance(version, bytes) and version == UNVERSIONED:
+        return AT_NO_VERSION, {}
+    if isinstance(version, bytes) and len(version) == VERSION_SIZE:
+        return AT_VERSION, {":ver": {"B": version}}
+    return None
+
+
 def _error_code(exc: BaseException) -> str:
     return str(exc.response.get("Error", {}).get("Code", "")) if isinstance(exc, ClientError) else ""
+
+
+def _refused_item_version(exc: BaseException) -> object:
+    """The ``ver`` of the item that failed a condition (``ReturnValuesOnConditionCheckFailure=ALL_OLD``)."""
+    item = exc.response.get("Item") if isinstance(exc, ClientError) else None
+    return (item or {}).get(VERSION, {}).get("B")
 
 
 class DynamoDBStore(SessionKVStore):
@@ -177,6 +229,7 @@ class DynamoDBStore(SessionKVStore):
         except BaseException:
             await context.__aexit__(None, None, None)
             raise
+        watch_retries(client)
         self._context, self._client = context, client
 
     async def _close(self) -> None:
@@ -273,7 +326,7 @@ class DynamoDBStore(SessionKVStore):
         try:
             await self.client.put_item(**request)
         except SERVICE_ERRORS as exc:
-            if _error_code(exc) != "ConditionalCheckFailedException":  # missing or expired: a silent no-op
+            if _error_code(exc) != CONDITION_FAILED:  # missing or expired: a silent no-op
                 self._raise("set", exc)
 
     async def _get(self, key: str) -> bytes | None:
@@ -288,6 +341,89 @@ class DynamoDBStore(SessionKVStore):
         except SERVICE_ERRORS as exc:
             self._raise("get", exc)
         return _live_value(reply.get("Item"), time.time())
+
+    # -- versioned writes (versions are the random ``ver`` of each write) ---------------------------
+
+    async def _get_versioned(self, key: str) -> Versioned | None:
+        try:
+            reply = await self.client.get_item(
+                TableName=self.table,
+                Key=primary_key(self.namespace, key),
+                ConsistentRead=True,
+                ProjectionExpression="#v, #exp, #ver",
+                ExpressionAttributeNames=_names("#v", "#exp", "#ver"),
+            )
+        except SERVICE_ERRORS as exc:
+            self._raise("get_versioned", exc)
+        item = reply.get("Item")
+        value = _live_value(item, time.time())
+        if value is None:
+            return None
+        version = item.get(VERSION, {}).get("B", UNVERSIONED)
+        return Versioned(value, version if isinstance(version, bytes) else UNVERSIONED)
+
+    async def _add(self, key: str, value: bytes, ttl: float) -> bool:
+        return await self._put_if(key, value, ttl, ABSENT, {}, "add") is not None
+
+    async def _cas(self, key: str, value: bytes, ttl: float, version: Version | None) -> Version | None:
+        if version is None:
+            return await self._put_if(key, value, ttl, ABSENT, {}, "cas")
+        condition = _version_condition(version)
+        if condition is None:  # not a version this backend hands out: it matches nothing
+            return None
+        return await self._put_if(key, value, ttl, *condition, "cas")
+
+    async def _put_if(
+        self, key: str, value: bytes, ttl: float, condition: str, values: dict[str, Any], op: str
+    ) -> bytes | None:
+        """PutItem under ``condition``; the new version, or ``None`` if the condition failed (nothing written)."""
+        item = self._item(key, value, ttl, time.time())
+        written = item[VERSION]["B"]
+        assert isinstance(written, bytes)
+        request = {
+            "TableName": self.table,
+            "Item": item,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": _names_in(condition),
+            "ExpressionAttributeValues": {**values, ":now": _now()},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        with retry_log() as attempts:
+            try:
+                await self.client.put_item(**request)
+            except SERVICE_ERRORS as exc:
+                if _error_code(exc) != CONDITION_FAILED:
+                    self._raise(op, exc)
+                if _refused_item_version(exc) == written:  # an earlier attempt of this call wrote it
+                    return written
+                if any(attempts):
+                    self._raise_unknown(op, key, exc)
+                return None
+        return written
+
+    async def _delete_if(self, key: str, version: Version) -> bool:
+        condition = _version_condition(version)
+        if condition is None:
+            return False
+        expression, values = condition
+        with retry_log() as attempts:
+            try:
+                await self.client.delete_item(
+                    TableName=self.table,
+                    Key=primary_key(self.namespace, key),
+                    ConditionExpression=expression,
+                    ExpressionAttributeNames=_names_in(expression),
+                    ExpressionAttributeValues={**values, ":now": _now()},
+                )
+            except SERVICE_ERRORS as exc:
+                if _error_code(exc) != CONDITION_FAILED:
+                    self._raise("delete_if", exc)
+                if any(attempts):
+                    self._raise_unknown("delete_if", key, exc)
+                return False
+        return True
+
+    # -- expiry -----------------------------------------------------------------------------------
 
     async def _refresh(self, keys: list[str], ttl: float, op: str) -> list[str]:
         """One conditional UpdateItem per key (bounded concurrency); returns the keys that were missing or expired."""
@@ -306,7 +442,7 @@ class DynamoDBStore(SessionKVStore):
                         ExpressionAttributeValues={**values, ":now": _now()},
                     )
                 except SERVICE_ERRORS as exc:
-                    if _error_code(exc) == "ConditionalCheckFailedException":
+                    if _error_code(exc) == CONDITION_FAILED:
                         return False
                     self._raise(op, exc)
                 return True
@@ -428,6 +564,14 @@ class DynamoDBStore(SessionKVStore):
             raise StoreError(f"dynamodb {op} failed on {where}: no AWS credentials found") from exc
         reason = redact(f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__)
         raise StoreError(f"dynamodb {op} failed on {where}: {reason}") from exc
+
+    def _raise_unknown(self, op: str, key: str, exc: BaseException) -> NoReturn:
+        """Raise ``StoreError``: a conditional write failed its condition after a retry, and an earlier attempt
+        may have been applied (its reply was lost), so neither "written" nor "refused" is known."""
+        raise StoreError(
+            f"dynamodb {op} of {key[:40]!r} on {self._config.describe()}: the reply to an earlier attempt was lost "
+            "and it may have been applied; read the key again to know"
+        ) from exc
 
     def __repr__(self) -> str:
         return f"<DynamoDBStore {self._config.describe()} namespace={self.namespace!r}>"

@@ -2,15 +2,16 @@
 
 ``partial_batches`` sends only part of each batch to the real service and reports the rest as
 unprocessed (what AWS does under throttling); ``throttle`` answers HTTP requests with AWS's
-throttling error before they leave, so botocore's own retry logic runs; ``count_calls`` records
-every API call the client makes.
+throttling error before they leave, so botocore's own retry logic runs; ``lose_replies`` makes
+botocore retry requests the service already applied, as when a reply is lost; ``count_calls``
+records every API call the client makes.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,3 +115,26 @@ def throttle(client: Any, operation: str, *, times: int) -> Counter[str]:
 
     client.meta.events.register(f"before-send.dynamodb.{operation}", before_send)
     return attempts
+
+
+def lose_replies(
+    client: Any, operation: str, *, times: int = 1, between: Callable[[], Awaitable[None]] | None = None
+) -> Counter[str]:
+    """Treat the next ``times`` successful replies of ``operation`` as lost: botocore sends the request again.
+
+    The first attempt really was applied by the service (what a read timeout after the write looks
+    like). ``between`` runs before each resend (e.g. another client writing the same key meanwhile).
+    Returns a counter of ``"lost"`` replies.
+    """
+    lost: Counter[str] = Counter()
+
+    async def needs_retry(response: Any = None, **_: Any) -> int | None:
+        if response is None or response[0].status_code != 200 or lost["lost"] >= times:
+            return None
+        lost["lost"] += 1
+        if between is not None:
+            await between()
+        return 0  # retry at once
+
+    client.meta.events.register(f"needs-retry.dynamodb.{operation}", needs_retry)
+    return lost

@@ -129,7 +129,7 @@ def test_namespace_tags_never_prefix_each_other() -> None:
 
 def test_item_size_counts_names_and_values() -> None:
     item = build_item("n:", "s/k", b"12345", 100.0)
-    assert item_size(item) == 2 + len("3:n:s/") + 2 + 3 + 1 + 5 + 3 + 21 + 3 + 21
+    assert item_size(item) == 2 + len("3:n:s/") + 2 + 3 + 1 + 5 + 3 + 21 + 3 + 21 + 3 + 16
     with pytest.raises(ValueError, match="DynamoDB item"):
         build_item("n:", "k", b"x" * 400 * 1024, 100.0)
 
