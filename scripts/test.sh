@@ -46,3 +46,4 @@ ruff check .
 ruff format --check .
 mypy
 python -m pytest -n 2 -q -p no:cacheprovider -p no:benchmark "$@"
+python -m bench --quick --out "$(mktemp -d)"  # the benchmarks still run (no timing checked; results discarded)

@@ -55,12 +55,27 @@ class MemoryData:
                 self._file(full_key)
         items.update(entries)
 
+    def put_items(self, namespace: str, items: list[tuple[str, bytes, float]], now: float) -> None:
+        """Store ``mset`` items (distinct keys) under ``namespace`` with deadlines from ``now``.
+
+        The hot path of ``mset``: one pass writing the dict; only when it grew (new keys) a second
+        pass files them in the index (filing is idempotent, so existing keys are left as they are).
+        """
+        entries = self.items
+        before = len(entries)
+        for key, value, ttl in items:
+            entries[namespace + key] = (value, now + ttl)
+        if len(entries) != before:
+            for key, _, _ in items:
+                self._file(namespace + key)
+
     def remove(self, full_key: str) -> None:
         """Delete one entry if present, and unfile it."""
         if self.items.pop(full_key, None) is not None:
             self._unfile(full_key)
 
     def _file(self, full_key: str) -> None:
+        """File ``full_key`` in its directory, creating the directory and its ancestors if needed (idempotent)."""
         name = directory(full_key)
         node = self._dirs.get(name)
         if node is None:

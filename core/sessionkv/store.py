@@ -51,6 +51,7 @@ does not subclass this class) is wrapped by ``sessionkv.adapt`` to get the same 
 from __future__ import annotations
 
 import abc
+import operator
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, final
@@ -59,7 +60,7 @@ from .capabilities import StoreCapabilities
 from .errors import UnsupportedOperationError
 from .options import DEFAULT_NAMESPACE, NAMESPACE_OPTION, Option
 from .url import StoreURL
-from .validation import check_items, check_key, check_keys, check_prefix, check_ttl, check_value
+from .validation import check_items, check_key, check_keys, check_prefix, check_ttl, check_value, plain_item
 from .versioned import Version, Versioned
 
 if TYPE_CHECKING:
@@ -85,6 +86,9 @@ TEMPLATE_METHODS = (
     "delete_if",
     "lease",
 )
+
+
+_first = operator.itemgetter(0)
 
 
 def unique(keys: Sequence[str]) -> list[str]:
@@ -166,6 +170,9 @@ class SessionKVStore(abc.ABC):
     async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> None:
         """Store ``value`` under ``key`` for ``ttl`` seconds; with ``only_if_exists`` only update a live key."""
         caps = self.capabilities
+        if (only_if_exists is False or only_if_exists is True) and plain_item(key, value, ttl, caps):
+            await self._set(key, value, ttl, only_if_exists=only_if_exists)  # the checks would change nothing
+            return
         checked = (check_key(key, caps), check_value(value, caps), check_ttl(ttl, caps))
         if not isinstance(only_if_exists, bool):
             raise TypeError(f"only_if_exists must be bool, not {type(only_if_exists).__name__}")
@@ -177,7 +184,7 @@ class SessionKVStore(abc.ABC):
         checked = check_items(items, self.capabilities)
         if not checked:
             return
-        if len({key for key, _, _ in checked}) != len(checked):
+        if len(set(map(_first, checked))) != len(checked):
             checked = list({key: (key, value, ttl) for key, value, ttl in checked}.values())
         await self._mset(checked)
 

@@ -1,0 +1,66 @@
+"""``python -m bench [--quick] [--only NAME[,NAME]] [--out DIR]``: run the suites, write latest.md and latest.png.
+
+Starts every server it needs on loopback ports (as the tests do) and stops them by PID at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from . import ROOT
+from .chart import draw
+from .ratio import FULL, QUICK
+from .report import Report, render
+from .servers import Servers
+from .suite import Context
+from .suites import SUITES
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer pairs, shorter blocks, smaller sizes (< 2 min)")
+    parser.add_argument("--only", default="", help=f"comma-separated suites, of: {', '.join(SUITES)}")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="directory for the results")
+    args = parser.parse_args(argv)
+    names = [name.strip() for name in args.only.split(",") if name.strip()] or list(SUITES)
+    unknown = [name for name in names if name not in SUITES]
+    if unknown:
+        parser.error(f"unknown suite {', '.join(unknown)}; choose from {', '.join(SUITES)}")
+    args.names = names
+    return args
+
+
+async def run_suites(context: Context, names: list[str]) -> None:
+    for name in names:
+        started = time.perf_counter()
+        print(f"[bench] {name} ...", flush=True)
+        await SUITES[name](context)
+        print(f"[bench] {name} done in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    context = Context(QUICK if args.quick else FULL, Servers(), Report())
+    started = time.perf_counter()
+    try:
+        asyncio.run(run_suites(context, args.names))
+    finally:
+        context.servers.close()
+    context.report.servers = dict(context.servers.versions)
+    elapsed = time.perf_counter() - started
+    command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    markdown = args.out / "latest.md"
+    markdown.write_text(render(context.report, command.strip(), elapsed), encoding="utf-8")
+    draw(context.report.bars, args.out / "latest.png", f"sessionkv: ours / baseline, same run ({command.strip()})")
+    print(f"[bench] wrote {markdown} and {args.out / 'latest.png'} in {elapsed:.0f} s")
+    return 1 if context.report.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

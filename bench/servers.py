@@ -1,0 +1,63 @@
+"""The servers a run needs, started the way the tests start them (tests/servers/*_process.py), stopped by PID.
+
+Each is started on first use, on a free loopback port with its own temp dir; the bench never writes
+into a server it did not start. ``close()`` stops them all.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from servers.dynamodb_process import start_moto, table_url, use_dummy_credentials
+from servers.etcd_process import start_etcd
+from servers.memcached_process import start_memcached
+from servers.process import ServerProcess, find_binary
+from servers.redis_process import start_redis
+
+from .report import binary_version
+
+
+class Servers:
+    """Lazily started throwaway servers, their URLs and versions."""
+
+    def __init__(self) -> None:
+        self._started: dict[str, ServerProcess] = {}
+        self.versions: dict[str, str] = {}
+
+    def _server(self, name: str, start: Callable[[], ServerProcess], version_argv: list[str]) -> ServerProcess:
+        if name not in self._started:
+            self._started[name] = start()
+            self.versions[name] = binary_version(version_argv)
+        return self._started[name]
+
+    def redis(self) -> str:
+        """``redis://127.0.0.1:PORT/0`` of a throwaway redis-server."""
+        binary = find_binary("redis-server") or "redis-server"
+        server = self._server("redis-server", start_redis, [binary, "--version"])
+        return f"redis://{server.host}:{server.port}/0"
+
+    def memcached(self) -> str:
+        """``memcached://127.0.0.1:PORT`` of a throwaway memcached with 1 GB (room for the big keyspaces)."""
+        binary = find_binary("memcached") or "memcached"
+        server = self._server("memcached", lambda: start_memcached(memory_mb=1024), [binary, "-V"])
+        return f"memcached://{server.host}:{server.port}"
+
+    def etcd(self) -> str:
+        """``etcd://127.0.0.1:PORT`` of a throwaway one-member etcd."""
+        binary = find_binary("etcd") or "etcd"
+        server = self._server("etcd", start_etcd, [binary, "--version"])
+        return f"etcd://{server.host}:{server.port}"
+
+    def dynamodb(self, table: str) -> str:
+        """A ``dynamodb://TABLE`` URL on a throwaway moto server (dummy AWS credentials set for this process)."""
+        use_dummy_credentials()
+        version = [sys.executable, "-c", "import moto; print(moto.__version__)"]
+        server = self._server("moto (DynamoDB)", start_moto, version)
+        return table_url(f"http://{server.host}:{server.port}", table)
+
+    def close(self) -> None:
+        """Stop every server this object started, by PID."""
+        for server in self._started.values():
+            server.cleanup()
+        self._started.clear()

@@ -1,0 +1,15 @@
+"""One module per backend or topic; ``SUITES`` maps the names ``--only`` accepts to their coroutine."""
+
+from __future__ import annotations
+
+from ..suite import Suite
+from . import dynamodb, etcd, memcached, memory, redis, registry
+
+SUITES: dict[str, Suite] = {
+    "memory": memory.run,
+    "redis": redis.run,
+    "memcached": memcached.run,
+    "etcd": etcd.run,
+    "dynamodb": dynamodb.run,
+    "registry": registry.run,
+}

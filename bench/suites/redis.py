@@ -1,0 +1,87 @@
+"""Redis: RedisStore against bare redis.asyncio sending the same commands, and against the peers on the same server.
+
+Bare: ``GET``; ``SET PX``; ``MGET``; ``mset`` as a ``MULTI`` pipeline of ``SET PX`` (atomic, as our
+mset is); ``expire`` as a pipeline of ``PEXPIRE``. Ours also keeps each directory's sorted-set index
+in the same Lua call (what makes listing a call cost its sessions). Peers: the published
+``RedisSessionKVStore`` algorithm and aiocache's ``RedisCache``, on the same server.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
+
+from sessionkv_redis.store import RedisStore
+
+from ..operations import ALL, PublishedKV
+from ..peers import aiocache_redis
+from ..published import PublishedRedisStore
+from ..suite import Context, compare_matrix, guarded, ratio_table
+
+
+class BareRedis:
+    """A ``KV`` on a bare redis.asyncio client: the commands our store sends, without the store."""
+
+    supports = ALL
+
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self.client = client
+        self.prefix = prefix
+
+    async def get(self, key: str) -> object:
+        return await self.client.get(self.prefix + key)
+
+    async def set(self, key: str, value: bytes, ttl: float) -> object:
+        return await self.client.set(self.prefix + key, value, px=int(ttl * 1000))
+
+    async def mget(self, keys: list[str]) -> object:
+        return await self.client.mget([self.prefix + key for key in keys])
+
+    async def mset(self, items: list[tuple[str, bytes, float]]) -> object:
+        async with self.client.pipeline(transaction=True) as pipe:
+            for key, value, ttl in items:
+                pipe.set(self.prefix + key, value, px=int(ttl * 1000))
+            return await pipe.execute()
+
+    async def expire(self, keys: list[str], ttl: float) -> object:
+        async with self.client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.pexpire(self.prefix + key, int(ttl * 1000))
+            return await pipe.execute()
+
+
+async def run(context: Context) -> None:
+    bare_table = ratio_table(
+        "Redis: RedisStore vs bare redis.asyncio (same commands, same server)",
+        "Ours validates input and moves each key's directory index in the same Lua call (one round trip).",
+    )
+    peer_table = ratio_table(
+        "Redis peers on the same server: RedisStore vs the published RedisSessionKVStore and aiocache RedisCache",
+        "The published store is its algorithm written out in bench/published.py (vision-agents pulls in WebRTC and",
+        "ML packages). aiocache's expire takes one key: no shared batch expire.",
+    )
+    context.report.tables += [bare_table, peer_table]
+    url = context.servers.redis()
+    where = urlsplit(url)
+    host, port = where.hostname or "127.0.0.1", where.port or 6379
+
+    async def against_bare() -> None:
+        async with RedisStore(url, namespace="bench-ours:") as store, aioredis.Redis.from_url(url) as client:
+            ours, bare = PublishedKV(store), BareRedis(client, "bench-bare:")
+            await compare_matrix(context, bare_table, "Redis: ours vs bare redis.asyncio", ours, bare, "redis.asyncio")
+
+    async def against_peers() -> None:
+        async with RedisStore(url, namespace="bench-ours:") as store, aioredis.Redis.from_url(url) as client:
+            ours = PublishedKV(store)
+            published = PublishedKV(PublishedRedisStore(client, "bench-published:"))
+            group = "Redis: ours vs peers"
+            await compare_matrix(context, peer_table, group, ours, published, "published Redis store")
+            cache = aiocache_redis(host, port, "bench-aiocache:")
+            try:
+                await compare_matrix(context, peer_table, group, ours, cache, "aiocache RedisCache")
+            finally:
+                await cache.cache.close()  # type: ignore[attr-defined]
+
+    await guarded(context, "redis", bare_table, against_bare)
+    await guarded(context, "redis peers", peer_table, against_peers)
