@@ -45,5 +45,5 @@ done
 ruff check .
 ruff format --check .
 mypy
-python -m pytest -n 2 -q -p no:cacheprovider -p no:benchmark "$@"
 python -m bench --quick --out "$(mktemp -d)"  # the benchmarks still run (no timing checked; results discarded)
+python -m pytest -n 2 -q -p no:cacheprovider -p no:benchmark "$@"
