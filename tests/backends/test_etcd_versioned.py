@@ -5,16 +5,13 @@ with each process talking to a different member first)."""
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from contended_counter import count_from_processes
 
 from servers.ladder import Endpoint
 from sessionkv import StoreError
@@ -25,38 +22,6 @@ from sessionkv_etcd.store import EtcdStore
 pytestmark = pytest.mark.asyncio
 
 PROCESSES, TASKS, INCREMENTS = 2, 8, 5
-
-#: One counting process: says it is ready, waits for the "go" key, then TASKS tasks each make INCREMENTS
-#: increments with a get_versioned/cas retry loop; prints the numbers its cas calls wrote and the refused cas calls.
-COUNTER_PROGRAM = """
-import asyncio, json, os, sys
-from sessionkv import open_store
-
-async def main(url, namespace, tasks, increments):
-    conflicts = 0
-
-    async def increment(store):
-        nonlocal conflicts
-        while True:
-            current = await store.get_versioned("counter")
-            number = int(current.value) + 1 if current is not None else 1
-            version = current.version if current is not None else None
-            if await store.cas("counter", str(number).encode(), 600, version=version) is not None:
-                return number
-            conflicts += 1
-
-    async def run(store):
-        return [await increment(store) for _ in range(increments)]
-
-    async with open_store(url, namespace=namespace) as store:
-        await store.set(f"ready-{os.getpid()}", b"1", 600)
-        while await store.get("go") is None:
-            await asyncio.sleep(0.01)
-        results = await asyncio.gather(*(run(store) for _ in range(tasks)))
-    print(json.dumps({"numbers": [n for run in results for n in run], "conflicts": conflicts}))
-
-asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
-"""
 
 
 def namespace() -> str:
@@ -179,43 +144,8 @@ async def test_a_conditional_write_is_not_retried_once_it_may_have_landed() -> N
         assert dropping.requests == ["/v3/kv/range"] * ROUNDS
 
 
-def start_counter(url: str, space: str) -> subprocess.Popen[bytes]:
-    """One counting process on ``url`` in namespace ``space``."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    argv = [sys.executable, "-c", COUNTER_PROGRAM, url, space, str(TASKS), str(INCREMENTS)]
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-
-
-async def count_from_processes(urls: list[str]) -> None:
-    space = namespace()
-    children = [start_counter(url, space) for url in urls]
-    async with EtcdStore(urls[0], namespace=space) as store:
-        try:
-            async with asyncio.timeout(60):  # every process connected: they start counting together
-                while len(await store.keys("ready-")) < len(children):
-                    assert all(child.poll() is None for child in children), "a counting process exited early"
-                    await asyncio.sleep(0.02)
-            await store.set("go", b"1", 600)
-            reports = []
-            for child in children:
-                out, err = await asyncio.to_thread(child.communicate, timeout=120)
-                assert child.returncode == 0, err.decode()[-2000:]
-                reports.append(json.loads(out))
-            numbers = sorted(n for report in reports for n in report["numbers"])
-            total = PROCESSES * TASKS * INCREMENTS
-            assert numbers == list(range(1, total + 1)), "increments were lost or repeated across processes"
-            assert await store.get("counter") == str(total).encode()
-            assert all(report["numbers"] for report in reports), "a process made no increment"
-        finally:
-            for child in children:
-                if child.poll() is None:
-                    child.kill()
-                    child.wait()
-            await store.delete(await store.keys(""))
-
-
 async def test_counter_from_two_processes_loses_no_increment(etcd_server: Endpoint) -> None:
-    await count_from_processes([etcd_server.url] * PROCESSES)
+    await count_from_processes([etcd_server.url] * PROCESSES, namespace(), tasks=TASKS, increments=INCREMENTS)
 
 
 async def test_counter_from_two_processes_on_different_cluster_members(etcd_cluster: Endpoint) -> None:
@@ -224,4 +154,5 @@ async def test_counter_from_two_processes_on_different_cluster_members(etcd_clus
     if len(members) < 2 or "@" in hosts:
         pytest.skip("needs a cluster URL listing several members, without credentials")
     # each process talks to a different member first: compares are decided by the one raft log anyway
-    await count_from_processes([etcd_cluster.url, f"{scheme}://{','.join(reversed(members))}"])
+    urls = [etcd_cluster.url, f"{scheme}://{','.join(reversed(members))}"]
+    await count_from_processes(urls, namespace(), tasks=TASKS, increments=INCREMENTS)

@@ -4,20 +4,18 @@ x 8 tasks."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from contended_counter import count_from_processes
 
 from servers.ladder import Endpoint
 from servers.memcached_process import memcached_url
 from servers.process import ServerProcess
-from sessionkv import UnsupportedOperationError, open_store
+from sessionkv import UnsupportedOperationError
 from sessionkv_memcached.protocol import Meta, Pipeline
 from sessionkv_memcached.store import MemcachedStore
 
@@ -182,65 +180,7 @@ async def test_a_server_without_cas_refuses_clearly(memcached_process: Callable[
         assert await store.get("k") == b"v"
 
 
-#: One counting process: says it is ready, waits for the "go" key, then TASKS tasks each make INCREMENTS
-#: increments with a get_versioned/cas retry loop; prints the numbers its cas calls wrote and the refused ones.
-COUNTER_PROGRAM = """
-import asyncio, json, os, sys
-from sessionkv import open_store
-
-async def main(url, namespace, tasks, increments):
-    conflicts = 0
-
-    async def increment(store):
-        nonlocal conflicts
-        while True:
-            current = await store.get_versioned("counter")
-            number = int(current.value) + 1 if current is not None else 1
-            version = current.version if current is not None else None
-            if await store.cas("counter", str(number).encode(), 600, version=version) is not None:
-                return number
-            conflicts += 1
-
-    async def run(store):
-        return [await increment(store) for _ in range(increments)]
-
-    async with open_store(url, namespace=namespace) as store:
-        await store.set(f"ready-{os.getpid()}", b"1", 600)
-        while await store.get("go") is None:
-            await asyncio.sleep(0.01)
-        results = await asyncio.gather(*(run(store) for _ in range(tasks)))
-    print(json.dumps({"numbers": [n for run in results for n in run], "conflicts": conflicts}))
-
-asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
-"""
-
-
 @pytest.mark.asyncio
 async def test_counter_from_two_processes_loses_no_increment(memcached_server: Endpoint) -> None:
-    namespace = unique_namespace()
-    argv = ["-c", COUNTER_PROGRAM, memcached_server.url, namespace, str(TASKS), str(INCREMENTS)]
-    pipe = asyncio.subprocess.PIPE
-    workers = [
-        await asyncio.create_subprocess_exec(sys.executable, *argv, stdout=pipe, stderr=pipe) for _ in range(PROCESSES)
-    ]
-    try:
-        async with asyncio.timeout(120), open_store(memcached_server.url, namespace=namespace) as store:
-            while len(await store.keys("ready-")) < PROCESSES:
-                assert all(worker.returncode is None for worker in workers), "a counting process died before starting"
-                await asyncio.sleep(0.02)
-            await store.set("go", b"1", 600)
-            outputs = [await worker.communicate() for worker in workers]
-            for worker, (_, err) in zip(workers, outputs, strict=True):
-                assert worker.returncode == 0, err.decode()[-2000:]
-            reports = [json.loads(out) for out, _ in outputs]
-            numbers = sorted(n for report in reports for n in report["numbers"])
-            total = PROCESSES * TASKS * INCREMENTS
-            assert numbers == list(range(1, total + 1)), "an increment was lost or counted twice"
-            assert await store.get("counter") == str(total).encode()
-            assert all(report["numbers"] for report in reports), "one process made no increment: no contention tested"
-            await store.delete(await store.keys(""))
-    finally:
-        for worker in workers:
-            if worker.returncode is None:
-                worker.kill()
-                await worker.wait()
+    urls = [memcached_server.url] * PROCESSES
+    await count_from_processes(urls, unique_namespace(), tasks=TASKS, increments=INCREMENTS)
