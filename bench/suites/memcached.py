@@ -13,6 +13,7 @@ import aiomcache
 from sessionkv import StoreURL
 from sessionkv_memcached.store import MemcachedStore
 
+from ..contention import add_counter
 from ..operations import ALL, PublishedKV
 from ..peers import aiocache_memcached
 from ..suite import Context, compare_matrix, guarded, ratio_table
@@ -84,3 +85,6 @@ async def run(context: Context) -> None:
 
     await guarded(context, "memcached", bare_table, against_bare)
     await guarded(context, "memcached peers", peer_table, against_peer)
+    await add_counter(
+        context, "memcached", url, "Each attempt is a meta get (mg) plus a meta set compared on the CAS unique."
+    )

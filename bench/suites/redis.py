@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 
 from sessionkv_redis.store import RedisStore
 
+from ..contention import add_counter
 from ..operations import ALL, PublishedKV
 from ..peers import aiocache_redis
 from ..published import PublishedRedisStore
@@ -85,3 +86,6 @@ async def run(context: Context) -> None:
 
     await guarded(context, "redis", bare_table, against_bare)
     await guarded(context, "redis peers", peer_table, against_peers)
+    await add_counter(
+        context, "Redis", url, "Each attempt is a GET plus a one-key Lua compare-and-set of the header token."
+    )
