@@ -26,7 +26,6 @@ from servers.process import ServerProcess, free_port, tcp_exchange
 from servers.tls import TLSFiles, make_tls_files
 from sessionkv import SessionKVError, StoreURL, open_store
 
-pytestmark = pytest.mark.asyncio
 
 SECRET = "Hunter2PlantedSecret"
 OTHER = "the-servers-own-password"
@@ -90,6 +89,7 @@ def assert_hidden(text: str, where: str) -> None:
     assert SECRET not in text, f"the password shows in {where}: {text!r}"
 
 
+@pytest.mark.asyncio
 async def test_the_password_is_in_no_repr_error_cause_or_log(secret_url: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     assert_hidden(repr(StoreURL.parse(secret_url)) + str(StoreURL.parse(secret_url)), "the parsed URL")
