@@ -26,7 +26,6 @@ from servers.process import ServerProcess, free_port, tcp_exchange
 from servers.tls import TLSFiles, make_tls_files
 from sessionkv import SessionKVError, StoreURL, open_store
 
-
 SECRET = "Hunter2PlantedSecret"
 OTHER = "the-servers-own-password"
 QUICK = {"redis": "retries=0&socket_timeout=2&socket_connect_timeout=2", "etcd": "timeout=2"}
