@@ -16,6 +16,7 @@ from sessionkv import SessionKVStore
 
 from .runner import BACKEND_PROPERTY, STORE_NOTE_PROPERTY, TestLoop, clear_namespace, test_loop, wrap_async_tests
 from .targets import StoreFactory, build_store, describe_store, fresh_namespace, store_notes
+from .timing import measure_round_trip
 
 
 class ConformanceBase:
@@ -60,6 +61,7 @@ class ConformanceBase:
         sessionkv_loop.run(store.start())
         try:
             leftover = sessionkv_loop.run(store.keys(""))
+            sessionkv_loop.run(measure_round_trip(store))
             if leftover:
                 pytest.fail(
                     f"the store built by `store_factory` must start empty (its own namespace); it already holds "
