@@ -20,6 +20,9 @@ Contract (the conformance suite certifies exactly this text):
   keys are ignored and never created.
 - ``keys(prefix)`` returns every unexpired key starting with ``prefix`` taken literally (no
   glob), each once, in any order; ``""`` lists the whole namespace.
+  Listing a *directory* (a prefix ending in ``/``) should cost that directory's entries, not the
+  store's size: every built-in backend does so (except Redis Cluster, which scans), and each
+  backend documents what other prefixes cost. The registry lists one call's sessions this way.
 - ``touch(keys, ttl)`` (optional, with a default) does what ``expire`` does and returns the keys
   that were missing; heartbeats use it to re-write only lost records.
 - ``delete(keys)`` ignores missing keys; an empty list does nothing.
