@@ -195,3 +195,28 @@ async def test_shared_store_stays_open_until_its_last_user_closes() -> None:
     assert not store.started
     await store.close()  # an extra close does nothing
     assert not store.started
+
+
+async def test_a_method_patched_after_class_creation_is_still_behind_the_checks() -> None:
+    seen: list[object] = []
+
+    class Patched(MemoryStore):
+        pass
+
+    async def patched_set(self: MemoryStore, key: str, value: bytes, ttl: float, *, only_if_exists: bool) -> None:
+        seen.append(value)
+
+    Patched._set = patched_set  # type: ignore[method-assign]
+    async with Patched() as store:
+        with pytest.raises(TypeError, match="values must be bytes"):
+            await store.set("k", "not bytes", 1)  # type: ignore[arg-type]
+        await store.set("k", bytearray(b"v"), 1)
+    assert seen == [b"v"]  # checked and converted before the patched code ran
+
+
+async def test_a_public_method_with_a_new_keyword_names_the_method_to_implement() -> None:
+    with pytest.raises(TypeError, match=r"defines keys: .* implement _keys instead"):
+
+        class WithLimit(MemoryStore):
+            async def keys(self, prefix: str = "", *, limit: int = 10) -> list[str]:  # type: ignore[override]
+                return []
