@@ -88,7 +88,7 @@ async def test_maintenance_loop_survives_a_failing_store(
         SessionRegistry(await open_shared(), node_id="watcher", ttl=TTL) as watcher,
     ):
         await node.start_session("c", "s", forever([], "s"))
-        assert not node.is_stale()
+        await eventually(true_when(lambda: not node.is_stale()))  # a slow server may take a cycle
         with caplog.at_level(logging.WARNING, logger="sessionkv.registry.node"):
             store.failing = True
             failures = node.failures
