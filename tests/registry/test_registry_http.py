@@ -104,7 +104,8 @@ async def test_health_reports_store_failure_and_stale_maintenance(served: Served
     async def healthy() -> bool:  # a slow server may take a cycle or two to be fresh
         ok = await served.client.get("/health")
         body = ok.json()
-        return ok.status_code == 200 and body["status"] == "ok" and body["store"] == "ok" and not body["maintenance_stale"]
+        fresh = body["status"] == "ok" and body["store"] == "ok" and not body["maintenance_stale"]
+        return ok.status_code == 200 and fresh
 
     await eventually(healthy)
 
