@@ -20,6 +20,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sessionkv import Periodic
+
 log = logging.getLogger(__name__)
 
 #: Seconds added to a ttl before rounding up to the lease's whole seconds, so the lease can be reused.
@@ -77,7 +79,7 @@ class LeasePool:
         self._clock = clock
         self._leases: dict[int, Lease] = {}
         self._granting: dict[int, asyncio.Future[Lease]] = {}
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper = Periodic(SWEEP_INTERVAL, self.sweep, "etcd lease sweep")
 
     @property
     def tracked(self) -> int:
@@ -134,24 +136,11 @@ class LeasePool:
 
     def start_sweeping(self) -> None:
         """Run ``sweep`` every ``SWEEP_INTERVAL`` seconds in the background until ``stop_sweeping``."""
-        if self._sweeper is None:
-            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever(), name="etcd-lease-sweeper")
+        self._sweeper.start()
 
     async def stop_sweeping(self) -> None:
         """Stop the background sweep (leases stay: their keys must live on)."""
-        task, self._sweeper = self._sweeper, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(SWEEP_INTERVAL)
-            try:
-                await self.sweep()
-            except Exception as exc:  # the server may be away: try again next time
-                log.debug("etcd lease sweep failed: %s: %s", type(exc).__name__, exc)
+        await self._sweeper.stop()
 
     async def sweep(self) -> int:
         """Revoke this store's older leases that hold no key any more; return how many were revoked."""

@@ -9,8 +9,6 @@ Listing a directory (a prefix ending in ``/``) costs its entries, not the store'
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 import weakref
 from typing import Any, ClassVar
@@ -19,6 +17,7 @@ from sessionkv import (
     NAMESPACE_OPTION,
     ConfigurationError,
     Option,
+    Periodic,
     SessionKVStore,
     StoreCapabilities,
     StoreURL,
@@ -66,7 +65,7 @@ class MemoryStore(SessionKVStore):
         self.cleanup_interval = cleanup_interval
         self._data = shared_data(name) if name else MemoryData()
         self._clock = clock
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper = Periodic(cleanup_interval, self._sweep, "memory sweep of expired keys")
 
     @classmethod
     def from_url(cls, url: StoreURL, **overrides: Any) -> MemoryStore:
@@ -79,20 +78,13 @@ class MemoryStore(SessionKVStore):
         return cls(name=url.host.host if url.host else None, **opts)
 
     async def _start(self) -> None:
-        if self._sweeper is None:
-            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+        self._sweeper.start()
 
     async def _close(self) -> None:
-        task, self._sweeper = self._sweeper, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._sweeper.stop()
 
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.cleanup_interval)
-            self._data.sweep(self._clock())
+    async def _sweep(self) -> None:
+        self._data.sweep(self._clock())
 
     # The methods below inline ``MemoryData.live`` (a dict lookup and a deadline check): they are the
     # whole cost of memory://, and bench/ holds them within 2x of a bare dict doing the same work.

@@ -29,6 +29,7 @@ from .errors import (
 )
 from .lease import Lease
 from .options import DEFAULT_NAMESPACE, NAMESPACE_OPTION, Option, resolve_options
+from .periodic import Periodic
 from .plugins import ENTRY_POINT_GROUP, BackendSpec, hookimpl, hookspec, lazy_exports
 from .registry import HeartbeatResult, NodeInfo, SessionInfo, SessionNode, SessionRegistry
 from .store import SessionKVStore, has_native_touch, supports_versions
@@ -56,6 +57,7 @@ __all__ = [
     "MissingExtraError",
     "NodeInfo",
     "Option",
+    "Periodic",
     "SessionInfo",
     "SessionKVError",
     "SessionKVStore",

@@ -31,6 +31,20 @@ def namespace() -> str:
     return f"f-{uuid.uuid4().hex[:12]}:"
 
 
+def own_cluster(endpoint: Endpoint) -> list[ServerProcess]:
+    """The 3 members this test session started (a cluster given by URL cannot be stopped: the test skips)."""
+    if len(endpoint.processes) != 3:
+        pytest.skip("needs the 3-member cluster this test session started (SESSIONKV_ETCD_CLUSTER_URL is set)")
+    return endpoint.processes
+
+
+def frozen_first(members: list[ServerProcess]) -> tuple[ServerProcess, str]:
+    """The member to freeze, and a URL listing it first so the store talks to it before failing over."""
+    frozen = members[1]
+    hosts = ",".join(f"{p.host}:{p.port}" for p in [frozen, *(m for m in members if m is not frozen)])
+    return frozen, f"etcd://{hosts}?timeout=3"
+
+
 async def test_dead_endpoint_raises_store_error_with_cause() -> None:
     store = EtcdStore(f"etcd://root:pw-s3cret@127.0.0.1:{free_port()}?timeout=1")
     with pytest.raises(StoreError) as info:
@@ -59,8 +73,7 @@ async def test_sigkill_then_restart_same_store_recovers(etcd_process: StartEtcd)
 
 
 async def test_cluster_member_loss_is_invisible_to_callers(etcd_cluster: Endpoint) -> None:
-    if len(etcd_cluster.processes) != 3:
-        pytest.skip("needs the 3-member cluster this test session started (SESSIONKV_ETCD_CLUSTER_URL is set)")
+    own_cluster(etcd_cluster)
     url = f"{etcd_cluster.url}?timeout=2"
     async with EtcdStore(url, namespace=namespace()) as store:
         first = etcd_cluster.processes[0]  # the member the store talks to first
@@ -80,12 +93,8 @@ async def test_cluster_member_loss_is_invisible_to_callers(etcd_cluster: Endpoin
 
 
 async def test_cluster_member_frozen_is_skipped_within_the_timeout(etcd_cluster: Endpoint) -> None:
-    if len(etcd_cluster.processes) != 3:
-        pytest.skip("needs the 3-member cluster this test session started (SESSIONKV_ETCD_CLUSTER_URL is set)")
-    frozen = etcd_cluster.processes[1]
-    others = [p for p in etcd_cluster.processes if p is not frozen]
-    hosts = ",".join(f"{p.host}:{p.port}" for p in [frozen, *others])
-    async with EtcdStore(f"etcd://{hosts}?timeout=3", namespace=namespace()) as store:
+    frozen, url = frozen_first(own_cluster(etcd_cluster))
+    async with EtcdStore(url, namespace=namespace()) as store:
         assert frozen.pid is not None
         os.kill(frozen.pid, signal.SIGSTOP)
         try:
@@ -115,8 +124,7 @@ async def increments(store: EtcdStore, count: int) -> tuple[list[int], int]:
 
 
 async def test_cas_fails_over_from_a_stopped_member_without_losing_increments(etcd_cluster: Endpoint) -> None:
-    if len(etcd_cluster.processes) != 3:
-        pytest.skip("needs the 3-member cluster this test session started (SESSIONKV_ETCD_CLUSTER_URL is set)")
+    own_cluster(etcd_cluster)
     async with EtcdStore(f"{etcd_cluster.url}?timeout=2", namespace=namespace()) as store:
         first = etcd_cluster.processes[0]
         try:
@@ -136,12 +144,8 @@ async def test_cas_fails_over_from_a_stopped_member_without_losing_increments(et
 
 
 async def test_cas_to_a_frozen_member_is_not_resent_and_the_next_goes_elsewhere(etcd_cluster: Endpoint) -> None:
-    if len(etcd_cluster.processes) != 3:
-        pytest.skip("needs the 3-member cluster this test session started (SESSIONKV_ETCD_CLUSTER_URL is set)")
-    frozen = etcd_cluster.processes[1]
-    others = [p for p in etcd_cluster.processes if p is not frozen]
-    hosts = ",".join(f"{p.host}:{p.port}" for p in [frozen, *others])
-    async with EtcdStore(f"etcd://{hosts}?timeout=3", namespace=namespace()) as store:
+    frozen, url = frozen_first(own_cluster(etcd_cluster))
+    async with EtcdStore(url, namespace=namespace()) as store:
         await store.set("warm-up", b"v", 60)  # connected to the first member, with a lease the add reuses
         assert frozen.pid is not None
         os.kill(frozen.pid, signal.SIGSTOP)

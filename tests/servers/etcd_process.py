@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import ssl
-import time
 import urllib.error
 import urllib.request
 import zlib
@@ -16,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .process import ServerProcess, ServerStartError, find_binary, free_port, tcp_accepts
+from .process import ServerProcess, find_binary, free_port, tcp_accepts, wait_for_cluster
 
 FAST_RAFT = ("--heartbeat-interval", "10", "--election-timeout", "100")
 
@@ -105,11 +104,7 @@ def start_etcd_cluster(members: int = 3, timeout: float = 30.0) -> list[ServerPr
             # A member alone has no quorum: wait only for its port, then for the whole cluster's health.
             member = ServerProcess(f"etcd-m{i}", command, ready=lambda s: tcp_accepts(s.host, s.port), port=clients[i])
             nodes.append(member.start())
-        deadline = time.monotonic() + timeout
-        while not all(etcd_healthy(node) for node in nodes):
-            if time.monotonic() > deadline:
-                raise ServerStartError(f"etcd cluster not healthy after {timeout} s:\n{nodes[0].log_tail()}")
-            time.sleep(0.05)
+        wait_for_cluster(nodes, etcd_healthy, "etcd cluster", timeout)
         return nodes
     except BaseException:
         for node in nodes:

@@ -55,6 +55,15 @@ def tcp_exchange(host: str, port: int, request: bytes, timeout: float = 0.5) -> 
         return b""
 
 
+def wait_for_cluster(nodes: Sequence[ServerProcess], ready: ReadyProbe, what: str, timeout: float) -> None:
+    """Poll until ``ready`` passes on every node; ``ServerStartError`` with the first node's log after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not all(ready(node) for node in nodes):
+        if time.monotonic() > deadline:
+            raise ServerStartError(f"{what} not ready after {timeout} s:\n{nodes[0].log_tail()}")
+        time.sleep(0.05)
+
+
 def find_binary(name: str) -> str | None:
     """The full path of ``name`` on PATH (or in /usr/sbin, /usr/local/bin), or None."""
     return shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin:/usr/local/bin")

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .process import ReadyProbe, ServerProcess, ServerStartError, find_binary, free_port, tcp_exchange
+from .process import (
+    ReadyProbe,
+    ServerProcess,
+    ServerStartError,
+    find_binary,
+    free_port,
+    tcp_exchange,
+    wait_for_cluster,
+)
 
 
 def redis_argv(port: int, workdir: Path, extra: Sequence[str] = ()) -> list[str]:
@@ -37,6 +44,11 @@ def start_redis(
     return server.start()
 
 
+def cluster_ok(node: ServerProcess) -> bool:
+    """True once ``CLUSTER INFO`` on ``node`` reports ``cluster_state:ok``."""
+    return b"cluster_state:ok" in tcp_exchange(node.host, node.port, b"CLUSTER INFO\r\n")
+
+
 def start_redis_cluster(primaries: int = 3, timeout: float = 30.0) -> list[ServerProcess]:
     """Start ``primaries`` cluster-enabled nodes, join them with redis-cli, wait for ``cluster_state:ok``."""
     cli = find_binary("redis-cli")
@@ -64,11 +76,7 @@ def start_redis_cluster(primaries: int = 3, timeout: float = 30.0) -> list[Serve
         done = subprocess.run(create, capture_output=True, text=True, timeout=timeout, check=False)
         if done.returncode != 0:
             raise ServerStartError(f"redis-cli --cluster create failed:\n{done.stdout}\n{done.stderr}")
-        deadline = time.monotonic() + timeout
-        while not all(b"cluster_state:ok" in tcp_exchange(n.host, n.port, b"CLUSTER INFO\r\n") for n in nodes):
-            if time.monotonic() > deadline:
-                raise ServerStartError(f"cluster not ok after {timeout} s:\n{nodes[0].log_tail()}")
-            time.sleep(0.05)
+        wait_for_cluster(nodes, cluster_ok, "redis cluster (cluster_state:ok)", timeout)
         return nodes
     except BaseException:
         for node in nodes:

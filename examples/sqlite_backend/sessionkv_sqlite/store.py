@@ -20,6 +20,7 @@ from sessionkv import (
     NAMESPACE_OPTION,
     ConfigurationError,
     Option,
+    Periodic,
     SessionKVStore,
     StoreCapabilities,
     StoreError,
@@ -78,7 +79,7 @@ class SQLiteStore(SessionKVStore):
         self.purge_interval = purge_interval
         self._conn: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self._purger: asyncio.Task[None] | None = None
+        self._purger = Periodic(self.purge_interval, self._purge, "sqlite purge of expired rows")
 
     @classmethod
     def from_url(cls, url: StoreURL, **overrides: Any) -> SQLiteStore:
@@ -99,7 +100,7 @@ class SQLiteStore(SessionKVStore):
             self._executor.shutdown(wait=False)
             self._executor = None
             raise StoreError(f"cannot open SQLite database {self.path!r}: {exc}") from exc
-        self._purger = asyncio.get_running_loop().create_task(self._purge_forever())
+        self._purger.start()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
@@ -109,11 +110,7 @@ class SQLiteStore(SessionKVStore):
         return conn
 
     async def _close(self) -> None:
-        purger, self._purger = self._purger, None
-        if purger is not None:
-            purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purger
+        await self._purger.stop()
         conn, executor = self._conn, self._executor
         self._conn, self._executor = None, None
         if conn is not None and executor is not None:
@@ -121,11 +118,8 @@ class SQLiteStore(SessionKVStore):
         if executor is not None:
             executor.shutdown(wait=True)
 
-    async def _purge_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.purge_interval)
-            with contextlib.suppress(StoreError):
-                await self._run(lambda c, now: c.execute("DELETE FROM sessionkv WHERE expires <= ?", (now,)))
+    async def _purge(self) -> None:
+        await self._run(lambda c, now: c.execute("DELETE FROM sessionkv WHERE expires <= ?", (now,)))
 
     async def _run(self, work: Callable[[sqlite3.Connection, float], T]) -> T:
         """Run ``work(connection, now)`` on the worker thread; ``now`` is read there, just before."""
