@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 #: The values of ``StoreCapabilities.fencing``, strongest first.
 FENCING = ("strict", "best_effort", "none")
+#: The values of ``StoreCapabilities.directory_listing``, cheapest first.
+DIRECTORY_LISTING = ("indexed", "hash_tagged", "scan")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +26,10 @@ class StoreCapabilities:
     fencing: how far ``lease(...).fence`` can be trusted: ``"strict"`` (strictly increases with
         every acquisition of a name), ``"best_effort"`` (increases unless the store loses data or
         fails over) or ``"none"`` (no fencing token).
+    directory_listing: what ``keys(d)`` costs for a directory ``d`` (a prefix ending in ``/``):
+        ``"indexed"`` (d's entries, whatever the store holds), ``"hash_tagged"`` (d's entries when
+        d contains a complete Redis hash tag ``{...}``, a scan otherwise: Redis Cluster) or
+        ``"scan"`` (grows with the whole store). The suite checks it through ``keys_examined``.
     """
 
     ttl_resolution: float = 0.001
@@ -34,10 +40,15 @@ class StoreCapabilities:
     atomic_mset: bool = False
     linearizable: bool = False
     fencing: str = "none"
+    directory_listing: str = "scan"
 
     def __post_init__(self) -> None:
         if self.fencing not in FENCING:
             raise ValueError(f"fencing must be one of {', '.join(FENCING)}, got {self.fencing!r}")
+        if self.directory_listing not in DIRECTORY_LISTING:
+            raise ValueError(
+                f"directory_listing must be one of {', '.join(DIRECTORY_LISTING)}, got {self.directory_listing!r}"
+            )
         if not self.ttl_resolution > 0 or not self.min_ttl > 0:
             raise ValueError("ttl_resolution and min_ttl must be > 0")
         if self.max_ttl is not None and self.max_ttl < 365 * 86400:

@@ -108,6 +108,9 @@ class SessionKVStore(abc.ABC):
     namespace: str = DEFAULT_NAMESPACE
     #: The options ``from_url`` accepts (query string or keyword overrides).
     options: ClassVar[Mapping[str, Option]] = {"namespace": NAMESPACE_OPTION}
+    #: Stored entries (keys or index entries) the server examined to answer ``keys()`` since the store
+    #: was built, counted by the backend for the suite's listing-cost check; ``None``: not counted.
+    keys_examined: int | None = None
     #: How many ``start()`` calls are not yet matched by a ``close()`` (see "Lifecycle").
     _users: int = 0
 
