@@ -1,4 +1,7 @@
-"""The data behind ``memory://``: key -> (value, deadline), plus a directory index so listing costs its matches.
+"""The data behind ``memory://``: per namespace, key -> (value, deadline), plus a directory index.
+
+Each namespace has its own dict (``Keyspaces``), so no key is ever prefixed on the hot path and no
+namespace can see another's keys, nested ones included.
 
 A directory is a key prefix ending in ``/``. Every key is filed under its own directory (the key up
 to and including its last ``/``), and every directory under its parent, so ``keys(prefix)`` walks only
@@ -26,8 +29,26 @@ class _Dir:
         self.subdirs: set[str] = set()
 
 
+class Keyspaces:
+    """Everything one ``memory://NAME`` holds: one ``MemoryData`` per namespace, created on first use."""
+
+    def __init__(self) -> None:
+        self.spaces: dict[str, MemoryData] = {}
+
+    def space(self, namespace: str) -> MemoryData:
+        """The keyspace of ``namespace`` (shared by every store opened on it)."""
+        data = self.spaces.get(namespace)
+        if data is None:
+            data = self.spaces[namespace] = MemoryData()
+        return data
+
+    def sweep(self, now: float) -> int:
+        """Remove every expired entry of every namespace; returns how many."""
+        return sum(data.sweep(now) for data in list(self.spaces.values()))
+
+
 class MemoryData:
-    """The shared dict behind one or more ``MemoryStore`` objects: full key -> (value, deadline)."""
+    """One namespace's dict, shared by the ``MemoryStore`` objects opened on it: key -> (value, deadline)."""
 
     def __init__(self) -> None:
         self.items: dict[str, tuple[bytes, float]] = {}
@@ -47,16 +68,8 @@ class MemoryData:
             self._file(full_key)
         self.items[full_key] = entry
 
-    def put_many(self, entries: dict[str, tuple[bytes, float]]) -> None:
-        """Store many entries at once (one dict update; new keys filed)."""
-        items = self.items
-        for full_key in entries:
-            if full_key not in items:
-                self._file(full_key)
-        items.update(entries)
-
-    def put_items(self, namespace: str, items: list[tuple[str, bytes, float]], now: float) -> None:
-        """Store ``mset`` items (distinct keys) under ``namespace`` with deadlines from ``now``.
+    def put_items(self, items: list[tuple[str, bytes, float]], now: float) -> None:
+        """Store ``mset`` items with deadlines from ``now``; a repeated key's last item wins.
 
         The hot path of ``mset``: one pass writing the dict; only when it grew (new keys) a second
         pass files them in the index (filing is idempotent, so existing keys are left as they are).
@@ -64,10 +77,10 @@ class MemoryData:
         entries = self.items
         before = len(entries)
         for key, value, ttl in items:
-            entries[namespace + key] = (value, now + ttl)
+            entries[key] = (value, now + ttl)
         if len(entries) != before:
             for key, _, _ in items:
-                self._file(namespace + key)
+                self._file(key)
 
     def remove(self, full_key: str) -> None:
         """Delete one entry if present, and unfile it."""
@@ -116,16 +129,18 @@ class MemoryData:
             return None
         return entry[0]
 
-    def under(self, start: str, now: float) -> list[str]:
-        """Live full keys starting with ``start``; visits only directories that can hold one."""
+    def under(self, start: str, now: float) -> tuple[list[str], int]:
+        """Live keys starting with ``start`` and how many keys were examined (only directories that can hold one)."""
         found: list[str] = []
         expired: list[str] = []
+        examined = 0
         for full_key in self._candidates(start):
+            examined += 1
             if full_key.startswith(start):
                 (found if self.items[full_key][1] > now else expired).append(full_key)
         for full_key in expired:
             self.remove(full_key)
-        return found
+        return found, examined
 
     def _candidates(self, start: str) -> Iterator[str]:
         """Keys of the directory ``start`` lies in, and of every directory below it that starts with ``start``."""

@@ -26,17 +26,17 @@ from sessionkv import (
     resolve_options,
 )
 
-from .data import MemoryData
+from .data import Keyspaces
 from .versions import EntryVersion
 
-_named: weakref.WeakValueDictionary[str, MemoryData] = weakref.WeakValueDictionary()
+_named: weakref.WeakValueDictionary[str, Keyspaces] = weakref.WeakValueDictionary()
 
 
-def shared_data(name: str) -> MemoryData:
+def shared_data(name: str) -> Keyspaces:
     """The data for ``memory://NAME``; lives while any store opened on NAME exists."""
     data = _named.get(name)
     if data is None:
-        data = MemoryData()
+        data = Keyspaces()
         _named[name] = data
     return data
 
@@ -45,8 +45,15 @@ class MemoryStore(SessionKVStore):
     """An in-process store; private unless given a ``name`` (then shared in this process)."""
 
     capabilities = StoreCapabilities(
-        ttl_resolution=0.001, min_ttl=0.000001, atomic_mset=True, linearizable=True, fencing="strict"
+        ttl_resolution=0.001,
+        min_ttl=0.000001,
+        atomic_mset=True,
+        linearizable=True,
+        fencing="strict",
+        directory_listing="indexed",
     )
+    #: Keys the directory walk examined for ``keys()`` (the suite's listing-cost check).
+    keys_examined: int = 0
     options: ClassVar[dict[str, Option]] = {
         "namespace": NAMESPACE_OPTION,
         "cleanup_interval": Option(float, 30.0, "seconds between sweeps of expired keys", positive=True),
@@ -63,7 +70,8 @@ class MemoryStore(SessionKVStore):
         self.name = name
         self.namespace = namespace
         self.cleanup_interval = cleanup_interval
-        self._data = shared_data(name) if name else MemoryData()
+        self._spaces = shared_data(name) if name else Keyspaces()
+        self._data = self._spaces.space(namespace)  # this namespace's own dict: keys are never prefixed
         self._clock = clock
         self._sweeper = Periodic(cleanup_interval, self._sweep, "memory sweep of expired keys")
 
@@ -84,49 +92,49 @@ class MemoryStore(SessionKVStore):
         await self._sweeper.stop()
 
     async def _sweep(self) -> None:
-        self._data.sweep(self._clock())
+        self._spaces.sweep(self._clock())
 
     # The methods below inline ``MemoryData.live`` (a dict lookup and a deadline check): they are the
     # whole cost of memory://, and bench/ holds them within 2x of a bare dict doing the same work.
 
     async def _set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool) -> None:
-        full = self.namespace + key
         now = self._clock()
         data = self._data
-        entry = data.items.get(full)
+        entry = data.items.get(key)
         if entry is None:
             if not only_if_exists:
-                data.put(full, value, now + ttl)
+                data.put(key, value, now + ttl)
             return
         if entry[1] <= now:  # expired: drop it (and its index entry) before deciding
-            data.remove(full)
+            data.remove(key)
             if not only_if_exists:
-                data.put(full, value, now + ttl)
+                data.put(key, value, now + ttl)
             return
-        data.items[full] = (value, now + ttl)
+        data.items[key] = (value, now + ttl)
+
+    _mset_in_order = True  # a dict write: a repeated key's last item wins by itself
 
     async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
-        self._data.put_items(self.namespace, items, self._clock())
+        self._data.put_items(items, self._clock())
 
     async def _get(self, key: str) -> bytes | None:
-        full = self.namespace + key
-        entry = self._data.items.get(full)
+        entry = self._data.items.get(key)
         if entry is None:
             return None
         if entry[1] <= self._clock():
-            self._data.remove(full)
+            self._data.remove(key)
             return None
         return entry[0]
 
     async def _mget(self, keys: list[str]) -> list[bytes | None]:
-        now, ns, items = self._clock(), self.namespace, self._data.items
+        now, items = self._clock(), self._data.items
         found: list[bytes | None] = []
         for key in keys:
-            entry = items.get(ns + key)
+            entry = items.get(key)
             if entry is None:
                 found.append(None)
             elif entry[1] <= now:
-                self._data.remove(ns + key)
+                self._data.remove(key)
                 found.append(None)
             else:
                 found.append(entry[0])
@@ -136,65 +144,64 @@ class MemoryStore(SessionKVStore):
         await self._touch(keys, ttl)
 
     async def _touch(self, keys: list[str], ttl: float) -> list[str]:
-        now, ns, items = self._clock(), self.namespace, self._data.items
+        now, items = self._clock(), self._data.items
         deadline = now + ttl
         missing: list[str] = []
         for key in keys:
-            full = ns + key
-            entry = items.get(full)
+            entry = items.get(key)
             if entry is None:
                 missing.append(key)
             elif entry[1] <= now:
-                self._data.remove(full)
+                self._data.remove(key)
                 missing.append(key)
             else:
-                items[full] = (entry[0], deadline)
+                items[key] = (entry[0], deadline)
         return missing
 
     async def _keys(self, prefix: str) -> list[str]:
-        cut = len(self.namespace)
-        return [full[cut:] for full in self._data.under(self.namespace + prefix, self._clock())]
+        found, examined = self._data.under(prefix, self._clock())
+        self.keys_examined += examined
+        return found
 
     async def _delete(self, keys: list[str]) -> None:
-        ns, remove = self.namespace, self._data.remove
+        remove = self._data.remove
         for key in keys:
-            remove(ns + key)
+            remove(key)
 
     # -- concurrency: one event loop, no await between check and write, so each is atomic ---------
 
-    def _current(self, full: str, now: float) -> tuple[bytes, float] | None:
-        """The live entry under ``full`` (an expired one is removed on the way)."""
-        return self._data.items.get(full) if self._data.live(full, now) is not None else None
+    def _current(self, key: str, now: float) -> tuple[bytes, float] | None:
+        """The live entry under ``key`` (an expired one is removed on the way)."""
+        return self._data.items.get(key) if self._data.live(key, now) is not None else None
 
     async def _add(self, key: str, value: bytes, ttl: float) -> bool:
-        full, now = self.namespace + key, self._clock()
-        if self._current(full, now) is not None:
+        now = self._clock()
+        if self._current(key, now) is not None:
             return False
-        self._data.put(full, value, now + ttl)
+        self._data.put(key, value, now + ttl)
         return True
 
     async def _get_versioned(self, key: str) -> Versioned | None:
-        entry = self._current(self.namespace + key, self._clock())
+        entry = self._current(key, self._clock())
         return None if entry is None else Versioned(entry[0], EntryVersion(entry))
 
     async def _cas(self, key: str, value: bytes, ttl: float, version: Version | None) -> Version | None:
-        full, now = self.namespace + key, self._clock()
-        current = self._current(full, now)
+        now = self._clock()
+        current = self._current(key, now)
         if version is None:
             if current is not None:
                 return None
         elif current is None or not isinstance(version, EntryVersion) or version.entry is not current:
             return None
         entry = (value, now + ttl)
-        self._data.put_entry(full, entry)
+        self._data.put_entry(key, entry)
         return EntryVersion(entry)
 
     async def _delete_if(self, key: str, version: Version) -> bool:
-        full = self.namespace + key
-        current = self._current(full, self._clock())
+        current = self._current(key, self._clock())
         if current is None or not isinstance(version, EntryVersion) or version.entry is not current:
             return False
-        self._data.remove(full)
+        self._data.remove(key)
         return True
 
     def __repr__(self) -> str:

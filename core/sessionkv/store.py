@@ -108,6 +108,9 @@ class SessionKVStore(abc.ABC):
     namespace: str = DEFAULT_NAMESPACE
     #: The options ``from_url`` accepts (query string or keyword overrides).
     options: ClassVar[Mapping[str, Option]] = {"namespace": NAMESPACE_OPTION}
+    #: True when ``_mset`` applies items in order, so a repeated key's last item wins by itself and
+    #: the base skips de-duplicating the batch (one pass less); ``False``: ``_mset`` gets distinct keys.
+    _mset_in_order: ClassVar[bool] = False
     #: Stored entries (keys or index entries) the server examined to answer ``keys()`` since the store
     #: was built, counted by the backend for the suite's listing-cost check; ``None``: not counted.
     keys_examined: int | None = None
@@ -190,7 +193,7 @@ class SessionKVStore(abc.ABC):
         checked = check_items(items, self.capabilities)
         if not checked:
             return
-        if len(set(map(_first, checked))) != len(checked):
+        if not self._mset_in_order and len(set(map(_first, checked))) != len(checked):
             checked = list({key: (key, value, ttl) for key, value, ttl in checked}.values())
         await self._mset(checked)
 
@@ -281,7 +284,10 @@ class SessionKVStore(abc.ABC):
         """Write one checked item; with ``only_if_exists``, atomically skip a missing or expired key."""
 
     async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
-        """Write distinct, checked, non-empty items. Default: one ``_set`` each; override with one round trip."""
+        """Write checked, non-empty items (distinct keys unless ``_mset_in_order``).
+
+        Default: one ``_set`` each; override with one round trip.
+        """
         for key, value, ttl in items:
             await self._set(key, value, ttl, only_if_exists=False)
 

@@ -7,6 +7,7 @@ so a backend never re-implements them.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Sequence
 from numbers import Real
 from typing import Any
@@ -15,6 +16,8 @@ from .capabilities import StoreCapabilities
 from .errors import ValueTooLargeError
 
 BytesLike = bytes | bytearray | memoryview
+
+_second = operator.itemgetter(1)
 
 
 def check_key(key: object, caps: StoreCapabilities | None = None) -> str:
@@ -62,7 +65,7 @@ def _plain_ascii_keys(keys: Sequence[Any], caps: StoreCapabilities | None) -> bo
         joined = "".join(keys)  # TypeError unless every key is a str
     except TypeError:
         return False
-    if not joined.isascii() or "" in keys:
+    if not joined.isascii() or not all(keys):  # all(): no empty key
         return False
     limit = caps.max_key_size if caps is not None else None
     return limit is None or max(map(len, keys), default=0) <= limit  # ASCII: characters == UTF-8 bytes
@@ -118,27 +121,33 @@ def check_items(items: object, caps: StoreCapabilities | None = None) -> list[tu
 
 
 def _plain_items(items: list[Any], caps: StoreCapabilities | None) -> bool:
-    """Fast path of ``check_items`` (~10x faster for 100 items): only input the slow path would return unchanged.
+    """Fast path of ``check_items``: True only for input the slow path would return unchanged.
 
-    Every item a 3-tuple of an ASCII key, ``bytes`` and a finite ``float`` ttl within the backend's
-    range; anything else (including ttls to round up) goes through the item-by-item checks. Each
-    test is one C-level pass (``list.count`` of types), which is what keeps ``mset`` cheap.
+    Every item a 3-tuple of a non-empty ASCII key, ``bytes`` and a finite ``float`` ttl within the
+    backend's range; anything else (including ttls to round up) goes through the item-by-item
+    checks. One comprehension does the per-item checks: on Python 3.11 its specialised loop costs
+    less than writing the items to a dict, where separate C-level passes (``map``/``zip``) cost
+    twice that (``zip(*items)`` even allocates an iterator per item, enough to trigger a garbage
+    collection per batch of 1,000).
     """
     n = len(items)
-    if not n or list(map(type, items)).count(tuple) != n or list(map(len, items)).count(3) != n:
+    if not n or list(map(type, items)).count(tuple) != n:
         return False
-    keys, values, ttls = zip(*items, strict=True)  # every item is a 3-tuple (checked above)
-    if list(map(type, values)).count(bytes) != n or list(map(type, ttls)).count(float) != n:
+    low = caps.min_ttl if caps is not None else 0.0
+    high = caps.max_ttl if caps is not None and caps.max_ttl is not None else math.inf
+    try:
+        keys = [
+            key
+            for key, value, ttl in items  # ValueError unless every tuple has 3 items
+            if type(key) is str and type(value) is bytes and type(ttl) is float and low <= ttl < high and key and ttl
+        ]
+    except ValueError:
         return False
-    if not math.isfinite(sum(ttls)):  # NaN or infinity anywhere
+    if len(keys) != n:
         return False
-    low = min(ttls)
-    if not low > 0 or (caps is not None and low < caps.min_ttl):
-        return False
-    if caps is not None and caps.max_ttl is not None and max(ttls) > caps.max_ttl:
-        return False
-    if caps is not None and caps.max_value_size is not None and max(map(len, values)) > caps.max_value_size:
-        return False
+    if caps is not None and caps.max_value_size is not None:
+        if max(map(len, map(_second, items))) > caps.max_value_size:
+            return False
     return _plain_ascii_keys(keys, caps)
 
 

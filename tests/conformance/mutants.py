@@ -83,16 +83,16 @@ class ListsExpiredKeys(MemoryStore):
     """keys() ignores deadlines."""
 
     async def _keys(self, prefix: str) -> list[str]:
-        start, cut = self.namespace + prefix, len(self.namespace)
-        return [k[cut:] for k in list(self._data.items) if k.startswith(start)]
+        return [k for k in list(self._data.items) if k.startswith(prefix)]
 
 
 class ListsOtherNamespaces(MemoryStore):
-    """keys('') lists every namespace of the shared data (namespace filter forgotten)."""
+    """keys('') lists every namespace of the shared data (reads every namespace's dict, not only its own)."""
 
     async def _keys(self, prefix: str) -> list[str]:
         now = self._clock()
-        found = [k.split(":", 1)[-1] for k, (_, deadline) in list(self._data.items.items()) if deadline > now]
+        spaces = list(self._spaces.spaces.values())
+        found = [k for space in spaces for k, (_, deadline) in list(space.items.items()) if deadline > now]
         return [k for k in found if k.startswith(prefix)]
 
 
@@ -204,7 +204,7 @@ async def _unchecked_set(
     self: MemoryStore, key: str, value: object, ttl: float, *, only_if_exists: bool = False
 ) -> None:
     data = value.encode() if isinstance(value, str) else value
-    full, now = self.namespace + key, self._clock()
+    full, now = key, self._clock()  # memory:// keeps one dict per namespace: keys are not prefixed
     if only_if_exists and self._data.live(full, now) is None:
         return
     self._data.items[full] = (data, now + float(ttl))  # type: ignore[assignment]
@@ -222,7 +222,7 @@ class NonAtomicCas(MemoryStore):
         if (current.version if current is not None else None) != version:
             return None
         entry = (value, self._clock() + ttl)
-        self._data.put_entry(self.namespace + key, entry)
+        self._data.put_entry(key, entry)
         return EntryVersion(entry)
 
 

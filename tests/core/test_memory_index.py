@@ -27,10 +27,10 @@ def test_listing_matches_a_plain_scan(keys: list[str], deleted: list[str], expir
     for key in deleted:
         data.remove(key)
     expected = {key for key, (_, deadline) in data.items.items() if deadline > 5.0 and key.startswith(prefix)}
-    assert sorted(data.under(prefix, 5.0)) == sorted(expected)
+    assert sorted(data.under(prefix, 5.0)[0]) == sorted(expected)
     for key in list(data.items):
         data.remove(key)
-    assert data.under("", 5.0) == [] and data._dirs.keys() == {""}  # nothing left behind in the index
+    assert data.under("", 5.0) == ([], 0) and data._dirs.keys() == {""}  # nothing left behind in the index
 
 
 def test_listing_a_directory_examines_only_its_entries() -> None:
@@ -41,4 +41,4 @@ def test_listing_a_directory_examines_only_its_entries() -> None:
         data.put(f"ns:s/wanted/s{i}", b"v", 10.0)
     examined = list(data._candidates("ns:s/wanted/"))
     assert sorted(examined) == [f"ns:s/wanted/s{i}" for i in range(5)]
-    assert len(data.under("ns:s/wanted/", 5.0)) == 5
+    assert data.under("ns:s/wanted/", 5.0)[1] == 5

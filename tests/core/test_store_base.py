@@ -64,7 +64,7 @@ async def test_sweeper_removes_expired_entries() -> None:
         await store.set("gone", b"x", 0.01)
         await store.set("kept", b"x", 10)
         await asyncio.sleep(0.08)
-        assert list(store._data.items) == ["sessionkv:kept"]
+        assert list(store._data.items) == ["kept"]
 
 
 async def test_value_over_declared_maximum_is_refused_and_nothing_written() -> None:
