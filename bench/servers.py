@@ -13,7 +13,7 @@ from servers.dynamodb_process import start_moto, table_url, use_dummy_credential
 from servers.etcd_process import start_etcd
 from servers.memcached_process import start_memcached
 from servers.process import ServerProcess, find_binary
-from servers.redis_process import start_redis
+from servers.redis_process import start_redis, start_redis_cluster
 
 from .report import binary_version
 
@@ -23,6 +23,7 @@ class Servers:
 
     def __init__(self) -> None:
         self._started: dict[str, ServerProcess] = {}
+        self._clusters: dict[str, list[ServerProcess]] = {}
         self.versions: dict[str, str] = {}
 
     def _server(self, name: str, start: Callable[[], ServerProcess], version_argv: list[str]) -> ServerProcess:
@@ -36,6 +37,15 @@ class Servers:
         binary = find_binary("redis-server") or "redis-server"
         server = self._server("redis-server", start_redis, [binary, "--version"])
         return f"redis://{server.host}:{server.port}/0"
+
+    def redis_cluster(self) -> str:
+        """``redis+cluster://...`` of a throwaway 3-primary Redis Cluster (started as the tests start theirs)."""
+        name = "redis-server (cluster)"
+        if name not in self._clusters:
+            binary = find_binary("redis-server") or "redis-server"
+            self._clusters[name] = start_redis_cluster()
+            self.versions[name] = binary_version([binary, "--version"])
+        return "redis+cluster://" + ",".join(f"{n.host}:{n.port}" for n in self._clusters[name])
 
     def memcached(self) -> str:
         """``memcached://127.0.0.1:PORT`` of a throwaway memcached with 1 GB (room for the big keyspaces)."""
@@ -58,6 +68,7 @@ class Servers:
 
     def close(self) -> None:
         """Stop every server this object started, by PID."""
-        for server in self._started.values():
+        for server in [*self._started.values(), *(n for nodes in self._clusters.values() for n in nodes)]:
             server.cleanup()
         self._started.clear()
+        self._clusters.clear()

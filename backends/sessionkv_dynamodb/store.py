@@ -10,7 +10,9 @@ Costs: ``get`` is one strongly consistent GetItem; ``mget`` is BatchGetItem in c
 ``mset``/``delete`` are BatchWriteItem in chunks of 25; ``set(only_if_exists=True)``, ``expire`` and
 ``touch`` are one conditional write per key (DynamoDB has no batched conditional update), all
 sent concurrently up to ``concurrency`` requests. ``keys(prefix)`` is a Query when ``prefix``
-contains ``/`` and a Scan of the whole table otherwise. Throttling, timeouts and 5xx are retried by
+contains ``/`` (every directory does: its key condition reads only the items under ``prefix``, so
+``directory_listing="indexed"``) and a Scan of the whole table otherwise; ``keys_examined`` adds the
+``ScannedCount`` of every page (expired items not yet deleted included). Throttling, timeouts and 5xx are retried by
 botocore (standard mode, ``retries``); unprocessed batch entries are retried here; then ``StoreError``.
 
 Versioned writes: every write stores a fresh random ``ver`` (``layout.new_version``), the version.
@@ -99,6 +101,7 @@ CAPABILITIES = StoreCapabilities(
     # Conditional writes decide on the item's one up-to-date copy and every read is strongly consistent.
     linearizable=True,
     fencing="strict",
+    directory_listing="indexed",  # a directory is a Query of the items under it (other prefixes may Scan)
 )
 
 #: Every expression names attributes through placeholders (``ttl`` is a DynamoDB reserved word).
@@ -172,6 +175,8 @@ class DynamoDBStore(SessionKVStore):
 
     capabilities = CAPABILITIES
     options: ClassVar[dict[str, Option]] = OPTIONS
+    #: the ``ScannedCount`` of every Query/Scan page of this store's listings (set in ``__init__``)
+    keys_examined: int
 
     def __init__(self, table: str | StoreURL, /, *, namespace: str | None = None, **options: Any) -> None:
         if namespace is not None:
@@ -187,6 +192,7 @@ class DynamoDBStore(SessionKVStore):
         self._tag = namespace_tag(self.namespace)
         self._context: Any = None
         self._client: Any = None
+        self.keys_examined = 0
         #: Retry schedule for unprocessed batch entries (tests shorten it).
         self.batch_backoff = Backoff()
 
@@ -544,6 +550,7 @@ class DynamoDBStore(SessionKVStore):
         try:
             while True:
                 reply = await call(**request)
+                self.keys_examined += int(reply.get("ScannedCount", 0))
                 out.extend(key for key in map(stored_key, reply.get("Items", [])) if key.startswith(prefix))
                 last = reply.get("LastEvaluatedKey")
                 if not last:  # a page may be empty after filtering while more follow: only this ends the listing

@@ -7,8 +7,10 @@ key), so missing keys are never created and ``touch`` reads the missing ones fro
 ``set(only_if_exists=True)`` is the same guard around a Put. Batches go in txns of at most 128
 operations and ~1.25 MiB (etcd's defaults are 128 and 1.5 MiB), several in flight at once; so
 ``mset`` is atomic only up to one txn, and ``atomic_mset=False``. ``keys(prefix)`` is a keys-only
-range ``[prefix, prefix+1)``, paged. Server failures raise ``StoreError`` with the cause chained and
-the password hidden.
+range ``[prefix, prefix+1)``, paged: etcd reads only that range of its sorted key index, so any
+prefix (a directory too: ``directory_listing="indexed"``) costs its own keys, which ``keys_examined``
+counts page by page (expired keys are already gone: their lease deleted them). Server failures
+raise ``StoreError`` with the cause chained and the password hidden.
 
 Versions are etcd's own: a key's ``mod_revision`` (an int, new on every put, never reused after a
 delete since revisions only grow). ``add``/``cas``/``delete_if`` are one txn each, comparing
@@ -61,6 +63,7 @@ CAPABILITIES = StoreCapabilities(
     # One raft log decides every compare; reads are linearizable (not serializable) by default.
     linearizable=True,
     fencing="strict",
+    directory_listing="indexed",  # a prefix is one range of etcd's sorted key index
 )
 #: Errors from talking to etcd, turned into ``StoreError``.
 SERVER_ERRORS = (EtcdRequestError, EtcdUnavailableError, *TRANSPORT_ERRORS)
@@ -71,6 +74,8 @@ class EtcdStore(SessionKVStore):
 
     capabilities = CAPABILITIES
     options: ClassVar[dict[str, Option]] = ALL_OPTIONS
+    #: keys the ranges of this store's listings returned (set in ``__init__``; see ``SessionKVStore.keys_examined``)
+    keys_examined: int
 
     def __init__(self, url: str | StoreURL, /, *, namespace: str | None = None, **options: Any) -> None:
         if not isinstance(url, (str, StoreURL)):
@@ -82,6 +87,7 @@ class EtcdStore(SessionKVStore):
         self.namespace = self._config.namespace
         self._ns = self.namespace.encode()
         self._gateway: Gateway | None = None
+        self.keys_examined = 0
         self._leases = LeasePool(lambda path, body: self._call("lease", path, body))
 
     @classmethod
@@ -199,6 +205,7 @@ class EtcdStore(SessionKVStore):
             body = wire.range_request(start, range_end=end, keys_only=True, limit=wire.PAGE_SIZE)
             reply = await self._call("keys", "/kv/range", body)
             raw_keys = [wire.unb64(kv.get("key")) for kv in wire.kvs_of(reply)]
+            self.keys_examined += len(raw_keys)
             for raw in raw_keys:
                 try:
                     found.append(raw[len(ns) :].decode())

@@ -199,13 +199,15 @@ class DirectoryIndex:
 
     # -- listing ----------------------------------------------------------------------------------
 
-    async def listing(self, conn: Connection, prefix: str) -> list[str]:
-        """Live keys starting with ``prefix``: read the index down from ``prefix``'s directory, check each leaf."""
+    async def listing(self, conn: Connection, prefix: str) -> tuple[list[str], int]:
+        """Live keys starting with ``prefix`` (read the index down from ``prefix``'s directory, check each leaf), and
+        how many index entries were read to find them."""
         directory, rest = split(prefix)
         frontier = [(directory, rest)]
         reads: list[ShardRead] = []
         missing_dirs: set[str] = set()
         leaves: dict[str, None] = {}
+        examined = 0
         while frontier:
             pipe = Pipeline()
             for path, _ in frontier:
@@ -221,6 +223,7 @@ class DirectoryIndex:
                         continue
                     present = True
                     entries = decode_entries(reply.value)
+                    examined += len(entries)
                     key = self.space.shard(path, shard)
                     cas, flags = reply.int_flag(b"c") or 0, reply.int_flag(b"f") or 0
                     reads.append(ShardRead(key, path, wanted, cas, flags, entries))
@@ -235,7 +238,7 @@ class DirectoryIndex:
             frontier = [(path, "") for path in subdirs]
         live = await self._live(conn, list(leaves))
         await self._prune(conn, reads, live, missing_dirs)
-        return [key for key in leaves if key in live]
+        return [key for key in leaves if key in live], examined
 
     async def _live(self, conn: Connection, keys: list[str]) -> set[str]:
         pipe = Pipeline()

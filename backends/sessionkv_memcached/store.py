@@ -9,7 +9,8 @@
   ``get`` line per 100 keys; every call is ONE pipelined write of all its commands (plus a second
   round trip only when an index item must be created or pruned), never a round trip per key.
 - Keys are encoded by ``keyspace`` (any Unicode, up to ``max_key_size``); ``keys(prefix)`` reads
-  the directory index of ``index`` (cost: the entries under ``prefix``'s directory, not the cache).
+  the directory index of ``index`` (cost: the entries under ``prefix``'s directory, not the cache;
+  so ``directory_listing="indexed"``, and ``keys_examined`` counts the index entries read).
 - ``max_value_size`` is the server's ``item_size_max`` minus room for the item header; larger
   values raise ``ValueTooLargeError`` before anything is sent.
 - Versions are memcached's cas uniques (a server-wide counter bumped by every store; ``touch``
@@ -70,6 +71,7 @@ CAPABILITIES = StoreCapabilities(
     atomic_mset=False,
     linearizable=False,  # one copy, but eviction and restarts lose acknowledged writes silently
     fencing="best_effort",  # a restart or eviction of a fence counter starts it again from 1
+    directory_listing="indexed",  # a directory's index items hold its entries (and its sub-directories')
 )
 
 
@@ -78,6 +80,8 @@ class MemcachedStore(SessionKVStore):
 
     capabilities = CAPABILITIES
     options: ClassVar[dict[str, Option]] = OPTIONS
+    #: index entries read by this store's listings (set in ``__init__``; see ``SessionKVStore.keys_examined``)
+    keys_examined: int
 
     def __init__(
         self, url: str | StoreURL = "memcached://127.0.0.1:11211", /, *, namespace: str | None = None, **options: Any
@@ -90,6 +94,7 @@ class MemcachedStore(SessionKVStore):
         self._space = KeySpace(server_namespace(self.namespace))
         self._index = DirectoryIndex(self._space)
         self._pool: TimeoutPool | None = None
+        self.keys_examined = 0
         self._clock_offset = 0.0
         self._cas_enabled = True
 
@@ -223,7 +228,9 @@ class MemcachedStore(SessionKVStore):
         return await self._run("touch", work)
 
     async def _keys(self, prefix: str) -> list[str]:
-        return await self._run("keys", lambda conn: self._index.listing(conn, prefix))
+        found, examined = await self._run("keys", lambda conn: self._index.listing(conn, prefix))
+        self.keys_examined += examined
+        return found
 
     async def _delete(self, keys: list[str]) -> None:
         async def work(conn: Connection) -> None:

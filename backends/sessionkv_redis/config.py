@@ -46,12 +46,15 @@ COMMON_OPTIONS: dict[str, Option] = {
     "retries": Option(
         int, 3, "retries (exponential backoff) after a connection error or timeout", parse=_non_negative_int
     ),
+    "directory_index": Option(
+        bool,
+        True,
+        "keep a sorted-set index per directory, so keys('dir/') costs its entries, not a SCAN "
+        "(on a cluster: directories holding a {hash tag})",
+    ),
 }
 DB_OPTIONS: dict[str, Option] = {
     "db": Option(int, None, "database number (redis:// also takes it as the path, /N)", parse=_non_negative_int),
-    "directory_index": Option(
-        bool, True, "keep a sorted-set index per directory, so keys('dir/') costs its entries, not a SCAN"
-    ),
 }
 TLS_OPTIONS: dict[str, Option] = {
     "ssl_ca_certs": Option(str, None, "CA bundle file that signs the server certificate"),
@@ -118,7 +121,7 @@ class RedisConfig:
             if len(url.hosts) > 1:
                 raise ConfigurationError(f"{scheme}:// takes one host; use redis+cluster:// for several: {url}")
             connection["db"] = _database(url, opts["db"])
-        indexed = not cluster and bool(opts.get("directory_index", False))
+        indexed = bool(opts["directory_index"])
         return cls(url, opts["namespace"], cluster, connection, opts["max_connections"], socket_path, indexed)
 
     def build_client(self) -> Redis | RedisCluster:

@@ -1,16 +1,25 @@
-"""Directory index for one Redis server: listing a directory costs its entries, not a SCAN of the keyspace.
+"""Directory indexes on Redis: listing a directory costs its entries, not a SCAN of the keyspace.
 
-A directory is a key prefix ending in ``/``. Every key written through the store is a member of one
-sorted set per directory it lies in (the namespace root ``""``, ``a/``, ``a/b/`` for ``a/b/c``),
-scored by its expiry in server milliseconds. Each write changes the key and its index entries in
-one Lua script (atomic, one round trip, the server's own clock), so ``keys(prefix)`` reads the
-sorted set of ``prefix``'s directory from "now" on and keeps the members starting with
-``prefix``: exact for any prefix, and costing only that directory's entries. Expired members are
-pruned lazily when a directory is listed.
+A directory is a key prefix ending in ``/``. A written key is a member of a sorted set per indexed
+directory it lies in (``""``, ``a/``, ``a/b/`` for ``a/b/c``), scored by its expiry in server
+milliseconds. Each write changes the key and its index entries in one Lua script (atomic, one round
+trip, the server's own clock), so ``keys(prefix)`` reads the sorted set of ``prefix``'s directory from
+"now" on and keeps the members starting with ``prefix``: exact for any prefix, and costing only that
+directory's entries. Expired members are pruned lazily when a directory is listed. Index keys live
+outside the namespace, under ``INDEX_PREFIX + namespace + directory``: no key of any namespace
+collides with them.
 
-Index keys live outside the namespace, under ``INDEX_PREFIX + namespace + directory``, so no key of
-any namespace can collide with them. Scripts touch keys they do not declare, which only a single
-server allows: a cluster keeps SCAN (see the README).
+One server indexes every directory; its scripts (below) name the index keys themselves.
+
+Redis Cluster (``tagged.py``) indexes only hash-tagged directories, by this rule. Redis hashes only a
+key's hash tag: the text between its first ``{`` and the first ``}`` after that one, if non-empty
+(``{}`` is no tag, and the whole key is hashed; a later ``{...}`` never counts). For a data key
+``ns + key`` and a directory ``d`` of ``key``, if ``ns + d`` contains that complete tag, the index key
+``INDEX_PREFIX + ns + d`` has the very same tag (``INDEX_PREFIX`` holds no ``{``), so the data key and
+its directory's index live in ONE slot and one script may declare and update both atomically. Every
+key in such a directory shares the tag, so its index is complete: a cluster indexes exactly those
+directories and lists every other one (and the root ``""``, unless the namespace holds the tag) by a
+SCAN of every primary. The registry's ``s/{<call>}/`` is such a directory.
 """
 
 from __future__ import annotations
@@ -100,20 +109,57 @@ return 1
 """
 )
 
-#: KEYS: the directory's index key. ARGV: offset, count. Prunes expired members, returns a page of live ones.
-LIST_LUA = (
-    INDEX_FUNCTIONS
-    + """
-local now = now_ms()
-if tonumber(ARGV[1]) == 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) end
-return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'LIMIT', ARGV[1], ARGV[2])
+#: KEYS: the directory's index key. ARGV: offset, count. Prunes expired members (on the first page) and
+#: returns how many it pruned, then a page of live members.
+LIST_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local pruned = 0
+if tonumber(ARGV[1]) == 0 then pruned = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) end
+local page = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'LIMIT', ARGV[1], ARGV[2])
+table.insert(page, 1, pruned)
+return page
 """
-)
 
 
 def directory(key: str) -> str:
     """Everything up to and including the last ``/`` of ``key`` (``""`` if it has none)."""
     return key[: key.rfind("/") + 1]
+
+
+def hash_tag_end(full_key: str) -> int | None:
+    """Position just after the closing ``}`` of ``full_key``'s Redis hash tag; ``None`` if it has no tag.
+
+    Redis's rule: the first ``{``, then the first ``}`` after it, with at least one character between.
+    ``{`` and ``}`` are ASCII, so str positions find the same tag as the server's bytes do.
+    """
+    start = full_key.find("{")
+    if start < 0:
+        return None
+    end = full_key.find("}", start + 1)
+    if end < 0 or end == start + 1:
+        return None
+    return end + 1
+
+
+def tagged_directories(namespace: str, key: str) -> list[str]:
+    """The directories of ``key`` (shortest first, ``""`` included) whose ``namespace + d`` holds the key's tag.
+
+    These are the directories a cluster indexes: their index keys share ``namespace + key``'s slot.
+    """
+    if "{" not in key and "{" not in namespace:
+        return []
+    end = hash_tag_end(namespace + key)
+    if end is None:
+        return []
+    needed = end - len(namespace)  # how much of ``key`` a directory must span to hold the tag
+    found = [""] if needed <= 0 else []
+    slash = key.find("/")
+    while slash >= 0:
+        if slash + 1 >= needed:
+            found.append(key[: slash + 1])
+        slash = key.find("/", slash + 1)
+    return found
 
 
 def set_args(index_prefix: str, only_if_exists: bool, items: list[tuple[str, bytes, int]]) -> list[Any]:

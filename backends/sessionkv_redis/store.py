@@ -8,17 +8,27 @@ refusal while queueing (e.g. out of memory) aborts every item; so ``atomic_mset=
 it is a plain pipeline split by node: not atomic. ``capabilities.max_value_size`` is the server's
 ``proto-max-bulk-len`` (read at start; 512 MiB if CONFIG is not allowed). Server failures raise
 ``StoreError`` with the cause chained and the password hidden.
+
+Listing (index.py): one server keeps a sorted-set index of every directory (``directory_listing
+="indexed"``); a cluster indexes the directories that contain a complete hash tag (``"hash_tagged"``:
+the registry's ``s/{<call>}/``), writing each slot's keys and index entries in one script, every
+slot group of a batch in one pipeline (tagged.py); any other listing SCANs (every primary of a
+cluster). ``directory_index=false``, or a server that refuses Lua, means SCAN only (``"scan"``).
+``keys_examined`` counts index members read (pruned ones included) or, per SCAN call, its COUNT.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
 import re
+from collections.abc import Callable
 from typing import Any, ClassVar, NoReturn, cast
 
 from redis.asyncio import Redis, RedisCluster
-from redis.exceptions import RedisClusterException, RedisError, ResponseError
+from redis.asyncio.cluster import ClusterPipeline
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError, ResponseError
 
 from sessionkv import (
     NAMESPACE_OPTION,
@@ -34,8 +44,20 @@ from sessionkv import (
     redact,
 )
 
+from . import tagged
 from .config import ALL_OPTIONS, RedisConfig
-from .index import DELETE_LUA, EXPIRE_LUA, INDEX_FUNCTIONS, INDEX_PREFIX, LIST_LUA, PAGE, SET_LUA, directory, set_args
+from .index import (
+    DELETE_LUA,
+    EXPIRE_LUA,
+    INDEX_FUNCTIONS,
+    INDEX_PREFIX,
+    LIST_LUA,
+    PAGE,
+    SET_LUA,
+    directory,
+    hash_tag_end,
+    set_args,
+)
 from .versions import HEADER_SIZE, Stamper, cas_script, delete_if_script, split, strip
 
 CAS_LUA = cas_script(INDEX_FUNCTIONS)
@@ -45,6 +67,8 @@ DELETE_IF_LUA = delete_if_script(INDEX_FUNCTIONS)
 SERVER_ERRORS = (RedisError, RedisClusterException, OSError)
 #: How many keys SCAN examines per call; large, so listing costs few round trips.
 SCAN_COUNT = 1000
+#: Index key (after the index prefix) that ``start`` lists to check scripting: no directory ends with NUL.
+PROBE_KEY = "probe\x00"
 _GLOB_SPECIAL = re.compile(r"([\\*?\[\]])")
 _YEAR = 365 * 86400
 
@@ -58,9 +82,11 @@ SINGLE_NODE_CAPABILITIES = StoreCapabilities(
     atomic_mset=True,
     linearizable=False,  # replicas are asynchronous: a failover can lose an acknowledged cas
     fencing="best_effort",
+    directory_listing="indexed",  # with directory_index on (the default) and scripting allowed
 )
-#: A cluster: keys live on different nodes, so mset is one pipeline per node and not atomic.
-CLUSTER_CAPABILITIES = dataclasses.replace(SINGLE_NODE_CAPABILITIES, atomic_mset=False)
+#: A cluster: keys live on different nodes, so mset is one pipeline per node and not atomic; only
+#: hash-tagged directories can keep their index in their keys' slot.
+CLUSTER_CAPABILITIES = dataclasses.replace(SINGLE_NODE_CAPABILITIES, atomic_mset=False, directory_listing="hash_tagged")
 
 
 #: Keys per Lua call in ``touch``: large enough for one round trip per heartbeat of 10,000 sessions,
@@ -99,6 +125,7 @@ class RedisStore(SessionKVStore):
 
     capabilities = SINGLE_NODE_CAPABILITIES
     options: ClassVar[dict[str, Option]] = ALL_OPTIONS
+    keys_examined: int = 0
 
     def __init__(
         self, client: str | StoreURL | Redis | RedisCluster, /, *, namespace: str | None = None, **options: Any
@@ -123,10 +150,13 @@ class RedisStore(SessionKVStore):
             self._borrowed = client
             self.namespace = NAMESPACE_OPTION.check("namespace", namespace or NAMESPACE_OPTION.default)
             self._cluster = isinstance(client, RedisCluster)
-            self._indexed = not self._cluster
+            self._indexed = True
         else:
             raise TypeError(f"RedisStore takes a URL or a redis.asyncio client, not {type(client).__name__}")
         self.capabilities = CLUSTER_CAPABILITIES if self._cluster else SINGLE_NODE_CAPABILITIES
+        if not self._indexed:
+            self.capabilities = dataclasses.replace(self.capabilities, directory_listing="scan")
+        self.keys_examined = 0
         self._scripts_allowed = True
         self._index_prefix = INDEX_PREFIX + self.namespace
         self._stamper = Stamper()
@@ -168,6 +198,19 @@ class RedisStore(SessionKVStore):
         if limit is not None:  # every value carries the version header
             self.capabilities = dataclasses.replace(self.capabilities, max_value_size=limit - HEADER_SIZE)
         self._client = client
+        if self._indexed:
+            await self._probe_scripting()
+
+    async def _probe_scripting(self) -> None:
+        """Load the listing script by running it once (on a key no directory uses), so a server that refuses
+        Lua turns the index off, and ``capabilities.directory_listing`` to ``"scan"``, before the first call."""
+        try:
+            await self._script("start", LIST_LUA, [self._index_prefix + PROBE_KEY], [0, 0])
+        except BaseException:
+            client, self._client = self._client, None
+            if client is not None and self.owns_client:
+                await _quiet_close(client)
+            raise
 
     async def _close(self) -> None:
         client, self._client = self._client, None
@@ -179,9 +222,16 @@ class RedisStore(SessionKVStore):
         value = self._stamper.stamp(value)
         if self._indexed:
             ns = self.namespace
-            args = set_args(self._index_prefix, only_if_exists, [(key, value, ttl_ms(ttl))])
-            if await self._script("set", SET_LUA, [ns + key], args) is not None:
-                return
+            if not self._cluster:
+                args = set_args(self._index_prefix, only_if_exists, [(key, value, ttl_ms(ttl))])
+                if await self._script("set", SET_LUA, [ns + key], args) is not None:
+                    return
+            else:
+                index_keys = tagged.index_keys(self._index_prefix, ns, key)
+                if index_keys:
+                    args = ["1" if only_if_exists else "0", value, ttl_ms(ttl), key, len(index_keys)]
+                    if await self._script("set", tagged.SET_LUA, [ns + key, *index_keys], args) is not None:
+                        return
         try:
             await self.client.set(self.namespace + key, value, px=ttl_ms(ttl), xx=only_if_exists)
         except SERVER_ERRORS as exc:
@@ -190,9 +240,12 @@ class RedisStore(SessionKVStore):
     async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
         ns, stamp = self.namespace, self._stamper.stamp
         items = [(key, stamp(value), ttl) for key, value, ttl in items]
-        if self._indexed:  # one script: atomic like MULTI/EXEC, and the index moves with the keys
-            args = set_args(self._index_prefix, False, [(key, value, ttl_ms(ttl)) for key, value, ttl in items])
-            if await self._script("mset", SET_LUA, [ns + key for key, _, _ in items], args) is not None:
+        if self._indexed:
+            if not self._cluster:  # one script: atomic like MULTI/EXEC, and the index moves with the keys
+                args = set_args(self._index_prefix, False, [(key, value, ttl_ms(ttl)) for key, value, ttl in items])
+                if await self._script("mset", SET_LUA, [ns + key for key, _, _ in items], args) is not None:
+                    return
+            elif await self._tagged_mset(items):
                 return
         try:
             async with self.client.pipeline(transaction=not self._cluster) as pipe:
@@ -201,6 +254,21 @@ class RedisStore(SessionKVStore):
                 await pipe.execute()
         except SERVER_ERRORS as exc:
             self._raise("mset", exc)
+
+    async def _tagged_mset(self, items: list[tuple[str, bytes, float]]) -> bool:
+        """Cluster: plain SETs and one script per slot group in one pipeline; False if nothing is tagged/refused."""
+        ns, keys = self.namespace, [key for key, _, _ in items]
+        plan = self._plan(keys)
+        if not plan.groups:
+            return False
+        calls = plan.calls(ns, keys, ["0"], lambda i: [items[i][1], ttl_ms(items[i][2]), keys[i]])
+
+        def queue(pipe: ClusterPipeline) -> None:
+            for i in plan.plain:
+                key, value, ttl = items[i]
+                pipe.set(ns + key, value, px=ttl_ms(ttl))
+
+        return await self._cluster_batch("mset", queue, tagged.SET_LUA, calls) is not None
 
     async def _get(self, key: str) -> bytes | None:
         try:
@@ -225,7 +293,12 @@ class RedisStore(SessionKVStore):
         await self._touch(keys, ttl)
 
     async def _touch(self, keys: list[str], ttl: float) -> list[str]:
-        if self._indexed or (not self._cluster and self._scripts_allowed):
+        if self._cluster:
+            if self._indexed:
+                missing = await self._tagged_touch(keys, ttl)
+                if missing is not None:
+                    return missing
+        elif self._scripts_allowed:
             missing = await self._touch_script(keys, ttl)
             if missing is not None:
                 return missing
@@ -253,6 +326,87 @@ class RedisStore(SessionKVStore):
             missing.extend(chunk[int(i) - 1] for i in positions)
         return missing
 
+    async def _tagged_touch(self, keys: list[str], ttl: float) -> list[str] | None:
+        """Cluster: PEXPIRE the plain keys, one script per slot group of tagged ones, all in one pipeline.
+
+        ``None``: no key is tagged (or scripting is refused): the caller pipelines PEXPIREs instead.
+        """
+        ns, ms = self.namespace, ttl_ms(ttl)
+        plan = self._plan(keys)
+        if not plan.groups:
+            return None
+        calls = plan.calls(ns, keys, [ms], lambda i: [keys[i]])
+
+        def queue(pipe: ClusterPipeline) -> None:
+            for i in plan.plain:
+                pipe.pexpire(ns + keys[i], ms)
+
+        replies = await self._cluster_batch("touch", queue, tagged.EXPIRE_LUA, calls)
+        if replies is None:
+            return None
+        plain, scripted = replies
+        missing = {plan.plain[j] for j, refreshed in enumerate(plain) if not refreshed}
+        for call, positions in zip(calls, scripted, strict=True):
+            missing.update(call.positions[int(p) - 1] for p in positions)
+        return [keys[i] for i in sorted(missing)]
+
+    def _plan(self, keys: list[str]) -> tagged.Plan:
+        return tagged.plan(self.namespace, self._index_prefix, keys, TOUCH_CHUNK)
+
+    async def _cluster_batch(
+        self, op: str, queue: Callable[[ClusterPipeline], None], source: str, calls: list[tagged.Call]
+    ) -> tuple[list[Any], list[Any]] | None:
+        """One cluster pipeline: the plain commands ``queue`` adds, then one EVALSHA of ``source`` per call.
+
+        redis-py refuses ``pipeline().evalsha`` on a cluster (a script could span slots); each call here
+        declares keys of one slot, so it goes in as a raw EVALSHA routed by its keys: one round trip per
+        node however many slot groups, and no connection per group. A NOSCRIPT reply loads the script
+        on every primary and resends only those calls. Returns the plain replies and the script replies;
+        ``None`` when the server refuses scripting (the index is then off).
+        """
+        client = self.client
+        assert isinstance(client, RedisCluster)
+        sha = self._registered(source).sha
+        try:
+            pipe = client.pipeline()
+            queue(pipe)
+            plain_count = len(pipe)
+            for call in calls:
+                pipe.execute_command("EVALSHA", sha, len(call.keys), *call.keys, *call.args)
+            replies = await pipe.execute(raise_on_error=False)
+            plain, scripted = replies[:plain_count], replies[plain_count:]
+            unloaded = [j for j, reply in enumerate(scripted) if isinstance(reply, NoScriptError)]
+            if unloaded:
+                await client.script_load(source)
+                pipe = client.pipeline()
+                for j in unloaded:
+                    call = calls[j]
+                    pipe.execute_command("EVALSHA", sha, len(call.keys), *call.keys, *call.args)
+                for j, reply in zip(unloaded, await pipe.execute(raise_on_error=False), strict=True):
+                    scripted[j] = reply
+        except SERVER_ERRORS as exc:
+            self._raise(op, exc)
+        if any(isinstance(reply, ResponseError) and _scripting_refused(reply) for reply in scripted):
+            self._refuse_scripts()
+            return None
+        for reply in (*plain, *scripted):
+            if isinstance(reply, Exception):
+                self._raise(op, reply)
+        return plain, scripted
+
+    def _registered(self, source: str) -> Any:
+        """The client's script object for ``source`` (registered once per client)."""
+        script = self._scripts.get(source)
+        if script is None:
+            script = self._scripts[source] = self.client.register_script(source)
+        return script
+
+    def _refuse_scripts(self) -> None:
+        """The server refuses Lua: plain commands from now on, no index, and capabilities that say so."""
+        self._scripts_allowed = False
+        self._indexed = False
+        self.capabilities = dataclasses.replace(self.capabilities, directory_listing="scan")
+
     async def _script(self, op: str, source: str, keys: list[str], args: list[Any]) -> Any:
         """Run a Lua script (EVALSHA, loaded on first use); ``None`` when the server refuses scripting.
 
@@ -260,16 +414,13 @@ class RedisStore(SessionKVStore):
         """
         if not self._scripts_allowed:
             return None
-        script = self._scripts.get(source)
-        if script is None:
-            script = self._scripts[source] = self.client.register_script(source)
+        script = self._registered(source)
         try:
             return await script(keys=keys, args=args)
         except ResponseError as exc:
             if not _scripting_refused(exc):
                 self._raise(op, exc)
-            self._scripts_allowed = False
-            self._indexed = False
+            self._refuse_scripts()
             return None
         except SERVER_ERRORS as exc:
             self._raise(op, exc)
@@ -288,38 +439,79 @@ class RedisStore(SessionKVStore):
 
     async def _keys(self, prefix: str) -> list[str]:
         if self._indexed:
-            found = await self._indexed_keys(prefix)
-            if found is not None:
-                return found
-        ns = self.namespace
-        pattern = glob_escape(ns + prefix) + "*"
-        raw_keys: set[bytes] = set()
-        try:
-            async for raw in self.client.scan_iter(match=pattern, count=SCAN_COUNT):
-                raw_keys.add(raw)
-        except SERVER_ERRORS as exc:
-            self._raise("keys", exc)
-        cut = len(ns.encode())
-        return _decoded(raw[cut:] for raw in raw_keys)
+            folder = directory(prefix)
+            if not self._cluster or hash_tag_end(self.namespace + folder) is not None:
+                found = await self._indexed_keys(prefix, folder)
+                if found is not None:
+                    return found
+        return await self._scan_keys(prefix)
 
-    async def _indexed_keys(self, prefix: str) -> list[str] | None:
-        """Page through the sorted set of ``prefix``'s directory; ``None`` when scripting is refused."""
-        index_key = self._index_prefix + directory(prefix)
+    async def _indexed_keys(self, prefix: str, folder: str) -> list[str] | None:
+        """Page through the sorted set of ``folder`` (``prefix``'s directory); ``None`` when scripting is refused."""
+        index_key = self._index_prefix + folder
         wanted = prefix.encode()
         members: list[bytes] = []
         offset = 0
         while True:
-            page = await self._script("keys", LIST_LUA, [index_key], [offset, PAGE])
-            if page is None:
+            reply = await self._script("keys", LIST_LUA, [index_key], [offset, PAGE])
+            if reply is None:
                 return None
+            pruned, page = reply[0], reply[1:]
+            self.keys_examined += int(pruned) + len(page)
             members.extend(member for member in page if member.startswith(wanted))
             if len(page) < PAGE:
                 return _decoded(members)
             offset += PAGE
 
+    async def _scan_keys(self, prefix: str) -> list[str]:
+        """SCAN for ``prefix`` (every primary of a cluster); never KEYS, which blocks the server.
+
+        SCAN may return a key twice: a set keeps one. ``keys_examined`` grows by the COUNT hint per SCAN call.
+        """
+        ns, client = self.namespace, self.client
+        pattern = glob_escape(ns + prefix) + "*"
+        found: set[bytes] = set()
+        try:
+            if isinstance(client, RedisCluster):
+                await self._scan_cluster(client, pattern, found)
+            else:
+                cursor: Any = 0
+                while True:
+                    page: Any = await client.scan(cursor, match=pattern, count=SCAN_COUNT)
+                    cursor = page[0]
+                    self.keys_examined += SCAN_COUNT
+                    found.update(page[1])
+                    if int(cursor) == 0:
+                        break
+        except SERVER_ERRORS as exc:
+            self._raise("keys", exc)
+        cut = len(ns.encode())
+        return _decoded(raw[cut:] for raw in found)
+
+    async def _scan_cluster(self, client: RedisCluster, pattern: str, found: set[bytes]) -> None:
+        """Every primary: the first SCAN goes to all at once (with the client's retries and topology refresh, as
+        ``scan_iter`` does), then each primary's cursor is followed on that node, concurrently."""
+        reply: Any = await client.scan(0, match=pattern, count=SCAN_COUNT)
+        cursors: dict[str, int] = reply[0]
+        self.keys_examined += SCAN_COUNT * len(cursors)
+        found.update(reply[1])
+
+        async def follow(name: str, cursor: int) -> None:
+            node = client.get_node(node_name=name)
+            while cursor != 0:
+                page: Any = await client.scan(cursor, match=pattern, count=SCAN_COUNT, target_nodes=node)
+                cursor = page[0][name]
+                self.keys_examined += SCAN_COUNT
+                found.update(page[1])
+
+        await asyncio.gather(*(follow(name, cursor) for name, cursor in cursors.items() if cursor != 0))
+
     async def _delete(self, keys: list[str]) -> None:
         ns = self.namespace
-        if self._indexed:
+        if self._cluster:
+            if self._indexed and await self._tagged_delete(keys):
+                return
+        elif self._indexed:
             for start in range(0, len(keys), TOUCH_CHUNK):
                 chunk = keys[start : start + TOUCH_CHUNK]
                 done = await self._script(
@@ -333,6 +525,20 @@ class RedisStore(SessionKVStore):
             await self.client.delete(*[ns + key for key in keys])
         except SERVER_ERRORS as exc:
             self._raise("delete", exc)
+
+    async def _tagged_delete(self, keys: list[str]) -> bool:
+        """Cluster: DEL the plain keys, one script per slot group of tagged ones; False if nothing is tagged."""
+        ns = self.namespace
+        plan = self._plan(keys)
+        if not plan.groups:
+            return False
+        calls = plan.calls(ns, keys, [], lambda i: [keys[i]])
+
+        def queue(pipe: ClusterPipeline) -> None:
+            if plan.plain:
+                pipe.delete(*[ns + keys[i] for i in plan.plain])  # one DEL per slot
+
+        return await self._cluster_batch("delete", queue, tagged.DELETE_LUA, calls) is not None
 
     # -- versioned writes: the header token is the version (sessionkv_redis.versions) --------------
 
@@ -350,8 +556,9 @@ class RedisStore(SessionKVStore):
         if version is not None and not isinstance(version, bytes):
             return None  # not a version this backend handed out: it cannot match
         stamped = self._stamper.stamp(value)
-        args = [version or b"", stamped, ttl_ms(ttl), self._index_prefix, key, "1" if self._indexed else "0"]
-        written = await self._script("cas", CAS_LUA, [self.namespace + key], args)
+        source, keys, indexed = self._one_key(key, CAS_LUA, tagged.CAS_LUA)
+        args = [version or b"", stamped, ttl_ms(ttl), self._index_prefix, key, indexed]
+        written = await self._script("cas", source, keys, args)
         if written is None:
             raise self._unsupported("cas (the server refuses Lua scripts)")
         return split(stamped)[0] if written else None
@@ -362,11 +569,20 @@ class RedisStore(SessionKVStore):
     async def _delete_if(self, key: str, version: Version) -> bool:
         if not isinstance(version, bytes):
             return False
-        args = [version, self._index_prefix, key, "1" if self._indexed else "0"]
-        deleted = await self._script("delete_if", DELETE_IF_LUA, [self.namespace + key], args)
+        source, keys, indexed = self._one_key(key, DELETE_IF_LUA, tagged.DELETE_IF_LUA)
+        deleted = await self._script("delete_if", source, keys, [version, self._index_prefix, key, indexed])
         if deleted is None:
             raise self._unsupported("delete_if (the server refuses Lua scripts)")
         return bool(deleted)
+
+    def _one_key(self, key: str, single_node: str, cluster: str) -> tuple[str, list[str], str]:
+        """A one-key versioned script for ``key``: its source, KEYS (a cluster's tagged index keys after the
+        key) and whether it indexes ("1"/"0")."""
+        full = self.namespace + key
+        if not self._cluster:
+            return single_node, [full], "1" if self._indexed else "0"
+        index_keys = tagged.index_keys(self._index_prefix, self.namespace, key) if self._indexed else []
+        return cluster, [full, *index_keys], "1" if index_keys else "0"
 
     def _where(self) -> str:
         if self._config is not None:

@@ -47,6 +47,8 @@ def targets(profile: Profile) -> list[Target]:
     return [
         Target("memory", lambda c, ns: "memory://", fast_sizes, fast_others),
         Target("redis", lambda c, ns: c.servers.redis(), fast_sizes, fast_others),
+        # get_for_call only: the call's hash-tagged directory is indexed in its slot (no heartbeat rows)
+        Target("redis cluster", lambda c, ns: c.servers.redis_cluster(), (), fast_others),
         Target("memcached", lambda c, ns: c.servers.memcached(), fast_sizes, fast_others),
         Target("etcd", lambda c, ns: c.servers.etcd(), slow_sizes, slow_others, slow=True),
         Target(

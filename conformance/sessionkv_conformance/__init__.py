@@ -35,9 +35,12 @@ Public surface:
   "min_ttl": 1.0, "max_value_size": 1048576}``), so a store need not import sessionkv; without
   it the stated defaults of ``StoreCapabilities`` apply and the report says so.
 - Declared capabilities are verified, not trusted: TTL waits scale with ``min_ttl`` and
-  ``ttl_resolution``, and a key outliving ttl + ttl_resolution fails. Where a test adapts to a
-  declaration (e.g. no ``max_value_size``) it records why with ``adapted(reason)``; that shows
-  in the report and the pytest summary, never as a silent skip.
+  ``ttl_resolution``, and a key outliving ttl + ttl_resolution fails. A store declaring
+  ``directory_listing="indexed"`` must list a small directory among 300 other keys examining at
+  most 2 entries per key + 20, as counted by its own ``keys_examined`` (an int attribute, also on
+  a stranger); never timed. Where a test adapts to a declaration (e.g. no ``max_value_size``, or
+  ``directory_listing="scan"``) it records why with ``adapted(reason)``; that shows in the report
+  and the pytest summary, never as a silent skip.
 - ``adapted(reason)``: call it from your own test to record an adaptation the same way.
 - ``StoreFactory``: the type of the factory, ``Callable[[str], Any]``. A factory that cannot
   place stores in a namespace sets ``isolates_namespaces = False`` on itself.

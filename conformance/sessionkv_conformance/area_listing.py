@@ -1,4 +1,8 @@
-"""Listing: ``keys(prefix)`` matches literally, respects boundaries and namespaces, lists each key once."""
+"""Listing: ``keys(prefix)`` matches literally, respects boundaries and namespaces, lists each key once.
+
+It also certifies what listing a directory costs (``capabilities.directory_listing``), counted by
+the store's ``keys_examined``, never timed.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,18 @@ import contextlib
 from sessionkv import SessionKVStore
 
 from .helpers import Clock, other_namespace, timing
-from .runner import area
+from .listing_cost import (
+    CHECKED,
+    IN_DIRECTORY,
+    counted,
+    examined_bound,
+    planted,
+    scan_reason,
+    tagged_only_reason,
+    uncounted_reason,
+    unrelated_keys,
+)
+from .runner import adapted, area, record_listing
 from .targets import StoreFactory
 
 #: keys around glob/LIKE/regex metacharacters; each prefix must list exactly its own keys
@@ -132,6 +147,41 @@ class ListingTests:
         assert await store.keys("p/") == ["p/long"], "keys(prefix) listed expired keys"
         assert await store.keys("") == ["p/long"], "keys('') listed expired keys"
         assert await store.keys("q/") == []
+
+    async def test_listing_a_directory_costs_its_entries(self, store: SessionKVStore) -> None:
+        kind = store.capabilities.directory_listing
+        record_listing(kind)
+        directories = planted()
+        every = [*unrelated_keys(), *(key for keys in directories.values() for key in keys)]
+        await store.mset([(key, b"v", 3600) for key in every])
+        checked = CHECKED.get(kind, [])
+        costs: list[str] = []
+        for directory, expected in directories.items():
+            before = counted(store)
+            listed = await store.keys(directory)
+            after = counted(store)
+            assert sorted(listed) == sorted(expected), f"keys({directory!r}) did not list exactly its directory"
+            if directory not in checked:
+                continue
+            if before is None or after is None:
+                adapted(uncounted_reason(kind))
+                return
+            examined, bound = after - before, examined_bound(len(expected))
+            assert examined >= len(expected), (
+                f"keys_examined did not count the entries returned: keys({directory!r}) returned {len(expected)} "
+                f"keys but keys_examined moved by {examined}"
+            )
+            assert examined <= bound, (
+                f"declared directory_listing={kind!r} but keys({directory!r}) examined {examined} entries for "
+                f"{len(expected)} keys among {len(every)} (at most {bound} allowed: 2 per key + 20)"
+            )
+            costs.append(f"keys({directory!r}) examined {examined}")
+        if kind == "scan":
+            adapted(scan_reason())
+            return
+        if kind == "hash_tagged":
+            adapted(tagged_only_reason())
+        record_listing(kind, f"{', '.join(costs)} (directories of {IN_DIRECTORY} and 0 keys among {len(every)})")
 
 
 @area("delete")

@@ -21,11 +21,13 @@ import pytest
 
 from sessionkv import redact
 
-from .runner import ADAPTED_PROPERTY, BACKEND_PROPERTY, STORE_NOTE_PROPERTY
+from .runner import ADAPTED_PROPERTY, BACKEND_PROPERTY, LISTING_COST_PROPERTY, LISTING_PROPERTY, STORE_NOTE_PROPERTY
 
 OTHER_AREA = "other"
 #: lines of a failure's explanation kept in the report (the rest is in `--verbose` output)
 MESSAGE_LINES = 12
+#: the test certifying ``capabilities.directory_listing`` (the report says what it found)
+LISTING_TEST = "test_listing_a_directory_costs_its_entries"
 
 
 @dataclass
@@ -57,6 +59,9 @@ class Certification:
     problems: list[str] = field(default_factory=list)
     exit_code: int = 0
     seconds: float = 0.0
+    #: the ``directory_listing`` the store declared and what listing its directories cost, as the check recorded
+    listing_declared: str = ""
+    listing_cost: str = ""
 
     @property
     def certified(self) -> bool:
@@ -72,12 +77,27 @@ class Certification:
     def adaptations(self) -> list[tuple[str, str]]:
         return [(r.name, reason) for r in self.results.values() for reason in r.adaptations]
 
+    def directory_listing(self) -> dict[str, Any] | None:
+        """What was declared as ``directory_listing`` and whether the listing-cost check certified it (None: not
+        run)."""
+        result = next((r for r in self.results.values() if r.name == LISTING_TEST), None)
+        if result is None or not self.listing_declared:
+            return None
+        return {
+            "declared": self.listing_declared,
+            "certified": result.ok and bool(self.listing_cost),
+            "outcome": result.outcome,
+            "cost": self.listing_cost,
+            "adaptations": list(result.adaptations),
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "target": redact(self.target),
             "backend": self.backend,
             "certified": self.certified,
             "seconds": round(self.seconds, 2),
+            "directory_listing": self.directory_listing(),
             "store_adaptations": self.notes,
             "violations": [r.__dict__ for r in self.violations()],
             "adaptations": [{"name": name, "reason": reason} for name, reason in self.adaptations()],
@@ -113,6 +133,10 @@ class ReportCollector:
                 self.cert.backend = str(value)
             elif key == STORE_NOTE_PROPERTY and value not in self.cert.notes:
                 self.cert.notes.append(str(value))
+            elif key == LISTING_PROPERTY:
+                self.cert.listing_declared = str(value)
+            elif key == LISTING_COST_PROPERTY:
+                self.cert.listing_cost = str(value)
             elif key == ADAPTED_PROPERTY and report.when == "call" and value not in result.adaptations:
                 result.adaptations.append(str(value))
         if result.outcome in ("FAIL", "ERROR"):
@@ -125,6 +149,22 @@ class ReportCollector:
             result.message = _explain(report)[0]
         elif report.when == "call":
             result.outcome = "adapted" if result.adaptations else "pass"
+
+
+def listing_line(cert: Certification) -> str:
+    """One report line: the declared ``directory_listing`` and whether the suite certified what listing costs."""
+    listing = cert.directory_listing()
+    if listing is None:
+        return ""
+    head = f"directory listing: {listing['declared']!r}"
+    adapted = "; ".join(listing["adaptations"])
+    if listing["certified"]:
+        return f"{head}, certified: {listing['cost']}" + (f" (adapted: {adapted})" if adapted else "")
+    if listing["outcome"] == "adapted":
+        return f"{head}, not certified: {adapted}"
+    if listing["outcome"] in ("FAIL", "ERROR"):
+        return f"{head}, FAILED (see contract violations)"
+    return f"{head}, not checked ({listing['outcome']})"
 
 
 def _explain(report: pytest.TestReport | pytest.CollectReport) -> tuple[str, str]:
@@ -200,6 +240,9 @@ def render(cert: Certification, areas: list[str]) -> str:
     lines = ["sessionkv conformance report", f"target: {redact(cert.target)}"]
     if cert.backend:
         lines.append(f"store:  {cert.backend}")
+    listing = listing_line(cert)
+    if listing:
+        lines.append(listing)
     if cert.notes:
         lines.append("how the suite adapted to the store (not violations):")
         lines += [f"  {note}" for note in cert.notes]

@@ -27,6 +27,9 @@ AREA_PROPERTY = "sessionkv_area"
 ADAPTED_PROPERTY = "sessionkv_adapted"
 BACKEND_PROPERTY = "sessionkv_backend"
 STORE_NOTE_PROPERTY = "sessionkv_store_note"
+#: what the listing-cost check found: the declared ``directory_listing``, then the entries each listing examined
+LISTING_PROPERTY = "sessionkv_directory_listing"
+LISTING_COST_PROPERTY = "sessionkv_listing_cost"
 LOOP_FIXTURE = "sessionkv_loop"
 
 #: report areas in display order
@@ -105,6 +108,17 @@ def adapted(reason: str) -> None:
     if loop is None:
         raise RuntimeError("adapted() can only be called inside a running conformance test")
     loop.adapted(reason)
+
+
+def record_listing(declared: str, cost: str = "") -> None:
+    """Record, in the running conformance test, the declared ``directory_listing`` and what listing cost (for the
+    report)."""
+    loop = _current.get()
+    if loop is None:
+        raise RuntimeError("record_listing() can only be called inside a running conformance test")
+    loop.record(LISTING_PROPERTY, declared)
+    if cost:
+        loop.record(LISTING_COST_PROPERTY, cost)
 
 
 AsyncTest = Callable[..., Awaitable[None]]

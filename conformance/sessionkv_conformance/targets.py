@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sessionkv import AdaptedStore, SessionKVStore, StoreURL, adapt, has_native_touch, open_store
+from sessionkv import AdaptedStore, SessionKVStore, StoreURL, adapt, has_native_touch, open_store, sub_namespace
 
 #: Builds a NOT started store in ``namespace`` on the backend under test.
 StoreFactory = Callable[[str], Any]
@@ -30,9 +30,9 @@ def fresh_namespace(tag: str = "skvc") -> str:
 
 
 def url_factory(url: str) -> StoreFactory:
-    """Stores opened from ``url`` in a given namespace (under the URL's own ``namespace`` option, if any)."""
-    base = StoreURL.parse(url).query.get("namespace", "")
-    return lambda namespace: open_store(url, namespace=f"{base}{namespace}")
+    """Stores opened from ``url`` in a given namespace (inside the URL's own ``namespace`` option, if any)."""
+    base = StoreURL.parse(url).query.get("namespace")
+    return lambda namespace: open_store(url, namespace=sub_namespace(base, namespace) if base else namespace)
 
 
 class CallableFactory:

@@ -4,7 +4,8 @@ A "stranger" is any object with the published methods (``start``, ``close``, ``s
 ``get``, ``mget``, ``expire``, ``keys``, ``delete``), whatever it subclasses. The adapter gives it
 the shared validation, de-duplication and the default ``touch``; ``capabilities`` may be a
 ``StoreCapabilities``, a plain mapping of its fields (so a stranger need not import sessionkv), or
-absent ("nothing declared": the defaults of ``StoreCapabilities``).
+absent ("nothing declared": the defaults of ``StoreCapabilities``). A stranger that counts what its
+listings examine exposes an int ``keys_examined``; the adapter reads it live.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .capabilities import StoreCapabilities
+from .namespaces import KeyPrefix
 from .options import DEFAULT_NAMESPACE
 from .store import SessionKVStore
 from .versioned import Version, Versioned
@@ -63,8 +65,19 @@ class AdaptedStore(SessionKVStore):
         self.declared = caps is not None
         self.capabilities = caps if caps is not None else StoreCapabilities()
         namespace = getattr(inner, "namespace", None)
-        self.namespace = namespace if isinstance(namespace, str) else DEFAULT_NAMESPACE
+        # the wrapped store owns its prefix (whatever its shape): kept as is, as a raw key prefix
+        self.namespace = KeyPrefix(namespace) if isinstance(namespace, str) else DEFAULT_NAMESPACE
         self._native_touch = callable(getattr(inner, "touch", None))
+
+    @property
+    def keys_examined(self) -> int | None:
+        """The stranger's own ``keys_examined`` counter, read live; ``None`` when it has none (or not an int)."""
+        value = getattr(self.inner, "keys_examined", None)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @keys_examined.setter
+    def keys_examined(self, value: int | None) -> None:
+        self.inner.keys_examined = value
 
     @property
     def implements(self) -> dict[str, bool]:

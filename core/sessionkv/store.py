@@ -20,14 +20,21 @@ Contract (the conformance suite certifies exactly this text):
   keys are ignored and never created.
 - ``keys(prefix)`` returns every unexpired key starting with ``prefix`` taken literally (no
   glob), each once, in any order; ``""`` lists the whole namespace.
-  Listing a *directory* (a prefix ending in ``/``) should cost that directory's entries, not the
-  store's size: every built-in backend does so (except Redis Cluster, which scans), and each
-  backend documents what other prefixes cost. The registry lists one call's sessions this way.
+  Listing a *directory* (a prefix ending in ``/``) costs that directory's entries, not the
+  store's size, when ``capabilities.directory_listing`` is ``"indexed"`` (every built-in backend
+  with its default options, and the SQLite example); ``"hash_tagged"`` (Redis Cluster) keeps that
+  promise only for directories containing a complete ``{tag}`` and scans otherwise; ``"scan"``
+  (the default) promises nothing. A backend declaring an index counts in ``keys_examined`` the
+  stored entries its server examined for each ``keys()`` call, and the suite certifies it without
+  timing: among 300 other keys, listing a directory of k keys examines at most 2k + 20 entries.
+  Each backend documents what other prefixes cost. The registry lists one call's sessions this way
+  (its keys are ``s/{<call>}/<session>``: tagged, so a call's lookup costs the call on a cluster too).
 - ``touch(keys, ttl)`` (optional, with a default) does what ``expire`` does and returns the keys
   that were missing; heartbeats use it to re-write only lost records.
 - ``delete(keys)`` ignores missing keys; an empty list does nothing.
 - Every store has a ``namespace`` (default ``"sessionkv:"``) prepended to keys on the server;
-  ``keys()`` returns keys without it and never sees other namespaces.
+  ``keys()`` returns keys without it and never sees other namespaces. A namespace is one segment
+  ending in ``:`` or ``/`` (``sessionkv.namespaces``), so no two namespaces share a server key.
 - Lifecycle: a store opens on its first ``start()`` and closes when every ``start()`` has been
   matched by a ``close()``, so several owners (registries, the application) can share one object.
 - Concurrency (optional; a backend without it raises ``UnsupportedOperationError``):
@@ -61,6 +68,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, final
 
 from .capabilities import StoreCapabilities
 from .errors import UnsupportedOperationError
+from .namespaces import check_namespace
 from .options import DEFAULT_NAMESPACE, NAMESPACE_OPTION, Option
 from .url import StoreURL
 from .validation import check_items, check_key, check_keys, check_prefix, check_ttl, check_value, plain_item
@@ -104,8 +112,8 @@ class SessionKVStore(abc.ABC):
 
     #: What this backend can do; instances may replace it (e.g. from server settings).
     capabilities: StoreCapabilities = StoreCapabilities()
-    #: Prefix of every key this store writes on the server.
-    namespace: str = DEFAULT_NAMESPACE
+    #: Prefix of every key this store writes on the server (see ``namespace``).
+    _namespace: str = DEFAULT_NAMESPACE
     #: The options ``from_url`` accepts (query string or keyword overrides).
     options: ClassVar[Mapping[str, Option]] = {"namespace": NAMESPACE_OPTION}
     #: True when ``_mset`` applies items in order, so a repeated key's last item wins by itself and
@@ -129,6 +137,19 @@ class SessionKVStore(abc.ABC):
                 f"call protected ones, so implement {impls} instead (or, for a store written against the "
                 "published interface, wrap it with sessionkv.adapt(store))"
             )
+
+    @property
+    def namespace(self) -> str:
+        """Prefix of every key this store writes on the server: one segment ending in ``:`` or ``/``.
+
+        Setting it checks the rule of ``sessionkv.namespaces`` (``ConfigurationError`` otherwise),
+        so no backend can be given a namespace that overlaps another's keys.
+        """
+        return self._namespace
+
+    @namespace.setter
+    def namespace(self, value: str) -> None:
+        self._namespace = check_namespace(value)
 
     @classmethod
     def from_url(cls: type[S], url: StoreURL, **overrides: Any) -> S:

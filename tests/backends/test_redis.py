@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 
 from servers.redis import RedisEndpoint, SendCounter, command_calls
 from sessionkv import ValueTooLargeError, open_store
-from sessionkv_redis.store import SINGLE_NODE_CAPABILITIES, RedisStore
+from sessionkv_redis.store import SCAN_COUNT, SINGLE_NODE_CAPABILITIES, RedisStore
 from sessionkv_redis.versions import HEADER_SIZE, MAGIC
 
 pytestmark = pytest.mark.asyncio
@@ -196,14 +196,14 @@ async def test_keys_with_glob_characters_in_the_namespace(redis_server: RedisEnd
     async with (
         RedisStore(redis_server.url, namespace=f"ns*[{tag}]?\\:") as tricky,
         RedisStore(redis_server.url, namespace=f"nsX{tag}]?\\:") as glob_match,
-        RedisStore(redis_server.url, namespace=f"ns*[{tag}]?\\:sub:") as nested,
+        RedisStore(redis_server.url, namespace=f"ns*[{tag}]?\\-sub:") as longer,
     ):
         await tricky.set("mine", b"1", 10)
         await glob_match.set("theirs", b"2", 10)
-        await nested.set("deeper", b"3", 10)
-        assert await tricky.keys() == ["mine"]  # a nested namespace's keys are its own (index per namespace)
+        await longer.set("deeper", b"3", 10)
+        assert await tricky.keys() == ["mine"]  # a look-alike namespace's keys are its own (index per namespace)
         assert await glob_match.keys() == ["theirs"]
-        assert await nested.keys() == ["deeper"]
+        assert await longer.keys() == ["deeper"]
 
 
 @pytest.mark.parametrize("indexed", [True, False])
@@ -244,6 +244,25 @@ async def test_listing_a_directory_reads_only_its_entries(store: RedisStore, raw
     assert [k for k in await raw.keys("*") if store.namespace.encode() in k] == []  # index entries gone too
 
 
+@pytest.mark.parametrize("indexed", [True, False])
+async def test_keys_examined_counts_index_members_or_scan_calls(redis_server: RedisEndpoint, indexed: bool) -> None:
+    async with RedisStore(redis_server.url, namespace=unique_namespace(), directory_index=indexed) as store:
+        assert store.keys_examined == 0
+        assert store.capabilities.directory_listing == ("indexed" if indexed else "scan")
+        mine = [f"s/call/{i}" for i in range(5)]
+        await store.mset([(f"s/other-{i}/x", b"v", 30) for i in range(2500)] + [(k, b"v", 30) for k in mine])
+        await store.set("s/call/short", b"v", 0.02)
+        await asyncio.sleep(0.05)
+        before = store.keys_examined
+        assert sorted(await store.keys("s/call/")) == mine
+        examined = store.keys_examined - before
+        if indexed:
+            assert examined == len(mine) + 1  # its own entries, the expired one pruned
+        else:
+            assert examined >= 3 * SCAN_COUNT and examined % SCAN_COUNT == 0  # COUNT per SCAN call
+        await store.delete(await store.keys(""))
+
+
 async def test_keys_skip_expired_and_other_namespaces(store: RedisStore, raw: aioredis.Redis) -> None:
     await store.set("old", b"v", 0.02)
     await store.set("new", b"v", 10)
@@ -275,6 +294,7 @@ async def test_max_value_size_is_the_servers_bulk_limit(store: RedisStore, raw: 
 async def test_touch_of_more_keys_than_one_script_call_holds(store: RedisStore, raw: aioredis.Redis) -> None:
     from sessionkv_redis.store import TOUCH_CHUNK
 
+    await warm_up(store)  # loads the touch script: the count below is then the steady one, whatever ran before
     keys = [f"t{i}" for i in range(TOUCH_CHUNK + 7)]
     live = keys[::3]
     await store.mset([(k, b"v", 0.5) for k in live])

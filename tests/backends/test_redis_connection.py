@@ -19,7 +19,7 @@ from servers.process import ServerProcess, free_port
 from servers.redis import RedisEndpoint
 from servers.tls import make_tls_files
 from sessionkv import StoreError, StoreNotStartedError
-from sessionkv_redis.store import RedisStore
+from sessionkv_redis.store import SCAN_COUNT, RedisStore
 from sessionkv_redis.versions import HEADER_SIZE, strip
 
 pytestmark = pytest.mark.asyncio
@@ -219,11 +219,19 @@ async def test_rediss_with_ca_and_certificate_checks(redis_process: StartRedis, 
         assert await unchecked.get("k") is None
 
 
-async def test_touch_falls_back_to_a_pipeline_when_eval_is_disabled(redis_process: StartRedis) -> None:
-    server = redis_process("--rename-command", "EVAL", "")  # scripting refused, as on some managed services
+@pytest.mark.parametrize("disabled", [["EVAL"], ["EVAL", "EVALSHA"]])
+async def test_touch_falls_back_to_a_pipeline_when_eval_is_disabled(
+    redis_process: StartRedis, disabled: list[str]
+) -> None:
+    renames = [arg for command in disabled for arg in ("--rename-command", command, "")]
+    server = redis_process(*renames)  # scripting refused, as on some managed services
     async with RedisStore(f"redis://127.0.0.1:{server.port}/0", namespace=namespace()) as store:
-        await store.mset([("a", b"1", 0.5), ("c", b"3", 0.5)])
+        refused = "EVALSHA" in disabled  # EVAL alone: the store's scripts still run by EVALSHA
+        assert store.capabilities.directory_listing == ("scan" if refused else "indexed")  # known from start()
+        await store.mset([("a", b"1", 0.5), ("c", b"3", 0.5), ("d/x", b"4", 30)])
         assert await store.touch(["a", "b", "c"], 30) == ["b"]
         assert await store.touch(["a", "b"], 30) == ["b"]
         await asyncio.sleep(0.6)
         assert await store.mget(["a", "b", "c"]) == [b"1", None, b"3"]
+        assert await store.keys("d/") == ["d/x"]
+        assert store.keys_examined % SCAN_COUNT == 0 if refused else store.keys_examined == 1

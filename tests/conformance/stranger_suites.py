@@ -16,7 +16,7 @@ class StrangerSuite(StoreConformance):
 
     @pytest.fixture
     def store_factory(self) -> StoreFactory:
-        data: dict[str, tuple[bytes, float]] = {}
+        data = self.stranger.new_data()
         return lambda namespace: self.stranger(key_prefix=namespace, data=data)
 
 
@@ -26,6 +26,18 @@ class TestPublishedStore(StrangerSuite):
 
 class TestDeclaringStore(StrangerSuite):
     stranger = strangers.DeclaringStore
+
+
+class TestIndexedStore(StrangerSuite):
+    """Declares directory_listing="indexed" as a mapping and counts keys_examined: its listing cost is certified."""
+
+    stranger = strangers.IndexedStore
+
+
+class TestUncountedIndexedStore(StrangerSuite):
+    """Declares an index but counts nothing: the listing-cost check adapts, with the reason."""
+
+    stranger = strangers.UncountedIndexedStore
 
 
 class TestAdaptedByHand(StrangerSuite):

@@ -2,15 +2,19 @@
 
 ``DictSessionKVStore`` is shaped like the published docs' custom backend (it subclasses *its
 own* ``SessionKVStore`` ABC, takes a ``key_prefix``, declares no capabilities and has no
-``touch``) and is correct. The other classes each add one real defect; ``BROKEN`` names the
-conformance tests that must fail for each. The ``*_store`` functions are ``--factory`` targets.
+``touch``) and is correct. ``IndexedStore`` keeps its keys sorted, declares
+``directory_listing="indexed"`` as a plain mapping and counts ``keys_examined``: correct too. The
+other classes each add one real defect; ``BROKEN`` names the conformance tests that must fail for
+each. The ``*_store`` functions are ``--factory`` targets.
 """
 
 from __future__ import annotations
 
 import abc
+import bisect
 import fnmatch
 import time
+from typing import Any
 
 #: the shared "server" of the factory functions below (one dict, many key prefixes)
 SERVER: dict[str, tuple[bytes, float]] = {}
@@ -46,6 +50,11 @@ class DictSessionKVStore(SessionKVStore):
     def __init__(self, *, key_prefix: str = "vision_agents:", data: dict[str, tuple[bytes, float]] | None = None):
         self.key_prefix = key_prefix
         self.data = SERVER if data is None else data
+
+    @staticmethod
+    def new_data() -> dict[str, tuple[bytes, float]]:
+        """An empty "server" this class can share between stores (the test suites make one per test)."""
+        return {}
 
     def deadline(self, ttl: float) -> float:
         if ttl <= 0:
@@ -136,6 +145,90 @@ class ZeroTTLForever(DictSessionKVStore):
         return NO_EXPIRY if ttl <= 0 else time.monotonic() + ttl
 
 
+class SortedData(dict[str, tuple[bytes, float]]):
+    """A dict that also keeps its keys in sorted order, so every prefix is one contiguous range."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.order: list[str] = []
+
+    def __setitem__(self, key: str, value: tuple[bytes, float]) -> None:
+        if key not in self:
+            bisect.insort(self.order, key)
+        super().__setitem__(key, value)
+
+    def pop(self, key: str, default: Any = None) -> Any:
+        if key in self:
+            del self.order[bisect.bisect_left(self.order, key)]
+        return super().pop(key, default)
+
+
+SORTED_SERVER = SortedData()
+
+
+class IndexedStore(DictSessionKVStore):
+    """Correct: lists a prefix as a range of its sorted keys, declares that, and counts the entries it examines."""
+
+    capabilities = {"ttl_resolution": 0.001, "min_ttl": 0.001, "directory_listing": "indexed"}
+
+    def __init__(self, *, key_prefix: str = "vision_agents:", data: SortedData | None = None):
+        super().__init__(key_prefix=key_prefix, data=SORTED_SERVER if data is None else data)
+        self.keys_examined: int | None = 0
+
+    @staticmethod
+    def new_data() -> SortedData:
+        return SortedData()
+
+    def count(self, examined: int) -> None:
+        """Add the entries one listing examined to ``keys_examined``."""
+        assert self.keys_examined is not None
+        self.keys_examined += examined
+
+    async def keys(self, prefix: str) -> list[str]:
+        assert isinstance(self.data, SortedData)
+        order, start, cut, now = self.data.order, self.key_prefix + prefix, len(self.key_prefix), time.monotonic()
+        found, i = [], bisect.bisect_left(order, start)
+        first = i
+        while i < len(order) and order[i].startswith(start):
+            if self.data[order[i]][1] > now:
+                found.append(order[i][cut:])
+            i += 1
+        self.count(i - first + (i < len(order)))  # the range, and the entry that ended it
+        return found
+
+
+class UncountedIndexedStore(IndexedStore):
+    """Correct, declares an index, but does not count ``keys_examined`` (the suite cannot certify the cost)."""
+
+    def __init__(self, *, key_prefix: str = "vision_agents:", data: SortedData | None = None):
+        super().__init__(key_prefix=key_prefix, data=data)
+        self.keys_examined = None
+
+    def count(self, examined: int) -> None:
+        pass
+
+
+class ClaimsIndexedButScans(DictSessionKVStore):
+    """Declares ``directory_listing="indexed"`` but reads its whole dict on every listing (and counts that)."""
+
+    capabilities = {"directory_listing": "indexed"}
+
+    def __init__(self, *, key_prefix: str = "vision_agents:", data: dict[str, tuple[bytes, float]] | None = None):
+        super().__init__(key_prefix=key_prefix, data=data)
+        self.keys_examined = 0
+
+    async def keys(self, prefix: str) -> list[str]:
+        self.keys_examined += len(self.data)
+        return await super().keys(prefix)
+
+
+class CounterNeverMoves(IndexedStore):
+    """Declares an index and has a ``keys_examined`` counter, but never adds to it."""
+
+    def count(self, examined: int) -> None:
+        pass
+
+
 #: defective store -> the conformance tests that must fail for it (all others must pass)
 BROKEN: dict[type[DictSessionKVStore], set[str]] = {
     NoExpiryForTinyTTL: {
@@ -145,6 +238,8 @@ BROKEN: dict[type[DictSessionKVStore], set[str]] = {
     },
     GlobKeys: {"test_keys_prefix_is_literal_not_glob"},
     ZeroTTLForever: {"test_ttl_bad_values_rejected_with_nothing_written"},
+    ClaimsIndexedButScans: {"test_listing_a_directory_costs_its_entries"},
+    CounterNeverMoves: {"test_listing_a_directory_costs_its_entries"},
 }
 
 
@@ -156,6 +251,21 @@ def published_store(key_prefix: str = "vision_agents:") -> DictSessionKVStore:
 def glob_store(key_prefix: str = "vision_agents:") -> DictSessionKVStore:
     """``--factory`` target: the glob defect."""
     return GlobKeys(key_prefix=key_prefix)
+
+
+def indexed_store(key_prefix: str = "vision_agents:") -> IndexedStore:
+    """``--factory`` target: a correct stranger declaring (and counting) an indexed listing."""
+    return IndexedStore(key_prefix=key_prefix)
+
+
+def uncounted_indexed_store(key_prefix: str = "vision_agents:") -> UncountedIndexedStore:
+    """``--factory`` target: declares an indexed listing but does not count what it examines."""
+    return UncountedIndexedStore(key_prefix=key_prefix)
+
+
+def scanning_store(key_prefix: str = "vision_agents:") -> ClaimsIndexedButScans:
+    """``--factory`` target: declares an indexed listing but scans its whole dict."""
+    return ClaimsIndexedButScans(key_prefix=key_prefix)
 
 
 def unprefixed_store() -> DictSessionKVStore:

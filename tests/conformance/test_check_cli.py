@@ -54,6 +54,11 @@ def checks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
         "stranger": start_check("--factory", "strangers:published_store", "--json"),
         "stranger-text": start_check("--factory", "strangers:published_store", "-k", "touch_returns"),
         "stranger-glob": start_check("--factory", "strangers:glob_store", "--json"),
+        "listing-indexed": start_check("--factory", "strangers:indexed_store", "-k", "listing_a_directory"),
+        "listing-uncounted": start_check(
+            "--factory", "strangers:uncounted_indexed_store", "--json", "-k", "listing_a_directory"
+        ),
+        "listing-scanning": start_check("--factory", "strangers:scanning_store", "-k", "listing_a_directory"),
         "unprefixed": start_check("--factory", "strangers:unprefixed_store", "--json", "-k", "namespace"),
         "not-a-store": start_check("--factory", "strangers:not_a_store"),
         "no-module": start_check("--factory", "no_such_module_here:make"),
@@ -169,6 +174,43 @@ def test_check_fails_a_defective_stranger_on_its_rule_only(checks: dict[str, Res
     report = json.loads(out.stdout)
     assert [v["name"] for v in report["violations"]] == ["test_keys_prefix_is_literal_not_glob"]
     assert "assert [" in report["violations"][0]["message"]
+
+
+def test_check_reports_the_declared_directory_listing_and_whether_it_was_certified(
+    checks: dict[str, Result],
+) -> None:
+    undeclared = json.loads(checks["stranger"].stdout)
+    reason = "declares directory_listing='scan': listing costs the whole store"
+    assert undeclared["directory_listing"] == {
+        "declared": "scan",
+        "certified": False,
+        "outcome": "adapted",
+        "cost": "",
+        "adaptations": [reason],
+    }
+    assert {"name": "test_listing_a_directory_costs_its_entries", "reason": reason} in undeclared["adaptations"]
+
+    indexed = checks["listing-indexed"]
+    assert indexed.returncode == 0, indexed.stdout + indexed.stderr
+    line = indexed.stdout.splitlines()[3]
+    assert line.startswith("directory listing: 'indexed', certified: keys('calls/c1/') examined "), indexed.stdout
+    assert line.endswith("(directories of 5 and 0 keys among 310)")
+
+    uncounted = checks["listing-uncounted"]
+    assert uncounted.returncode == 0, uncounted.stdout + uncounted.stderr
+    listing = json.loads(uncounted.stdout)["directory_listing"]
+    assert (listing["declared"], listing["certified"], listing["outcome"]) == ("indexed", False, "adapted")
+    assert listing["adaptations"] == [
+        "declares directory_listing='indexed' but keys_examined is None (the store does not count the entries its "
+        "listings examine): the listing cost was not checked"
+    ]
+
+    scanning = checks["listing-scanning"]
+    assert scanning.returncode == 1, scanning.stdout + scanning.stderr
+    assert "directory listing: 'indexed', FAILED (see contract violations)\n" in scanning.stdout
+    assert "  FAIL     test_listing_a_directory_costs_its_entries\n" in scanning.stdout
+    assert "declared directory_listing='indexed' but keys('calls/c1/') examined " in scanning.stdout
+    assert "entries for 5 keys among 310 (at most 30 allowed: 2 per key + 20)" in scanning.stdout
 
 
 def test_check_factory_without_namespace_reports_namespace_checks_adapted(checks: dict[str, Result]) -> None:

@@ -53,7 +53,7 @@ def run(root: Path, *cmd: str) -> subprocess.CompletedProcess[str]:
 def test_readme_test_file_certifies_the_readme_backend(author_dir: Path) -> None:
     out = run(author_dir, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:benchmark", "-W", "error")
     assert out.returncode == 0, out.stdout + out.stderr
-    assert re.search(r"^67 passed in ", out.stdout, re.M), out.stdout
+    assert re.search(r"^68 passed in ", out.stdout, re.M), out.stdout
 
 
 def test_check_certifies_the_readme_backend_by_url(author_dir: Path) -> None:

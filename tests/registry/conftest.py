@@ -15,6 +15,7 @@ from sessionkv import SessionKVStore, open_store
 SERVER_FIXTURES: dict[str, str | None] = {
     "memory": None,
     "redis": "redis_server",
+    "redis-cluster": "redis_cluster",
     "memcached": "memcached_server",
     "etcd": "etcd_server",
     "dynamodb": "dynamodb_server",

@@ -2,15 +2,20 @@
 
 Every key lives inside the store's namespace (``sessionkv:`` by default)::
 
-    s/<call>/<session>   the SessionInfo record (JSON), ttl = 10 x registry ttl, refreshed in rolling slices
-    c/<call>/<session>   a close request for that session (set by any node, read by the owner)
-    n/<node>             a node's liveness record (JSON), ttl = registry ttl, moved by each heartbeat: the lease
+    s/{<call>}/<session>   the SessionInfo record (JSON), ttl = 10 x registry ttl, refreshed in rolling slices
+    c/{<call>}/<session>   a close request for that session (set by any node, read by the owner)
+    n/<node>               a node's liveness record (JSON), ttl = registry ttl, moved by each heartbeat: the lease
 
 ``<call>``, ``<session>`` and ``<node>`` are the ids percent-encoded with nothing left "safe"
-(``urllib.parse.quote(id, safe="")``): ``/``, ``%``, ``*``, ``?``, spaces and non-ASCII
-characters all become ``%XX`` escapes, so an encoded id never contains ``/``. Hence
-``s/<call>/`` is an exact prefix: ``keys("s/<call>/")`` returns that call's sessions and no
-other call's, whatever characters either id holds (no separator or glob injection).
+(``urllib.parse.quote(id, safe="")``): ``/``, ``%``, ``{``, ``}``, ``*``, ``?``, spaces and
+non-ASCII characters all become ``%XX`` escapes, so an encoded id never contains ``/`` or a brace.
+Hence ``s/{<call>}/`` is an exact prefix: ``keys("s/{<call>}/")`` returns that call's sessions and
+no other call's, whatever characters either id holds (no separator or glob injection).
+
+The braces make ``{<call>}`` a Redis Cluster hash tag, complete and non-empty (an id is never
+empty): a call's records, its close requests and their directories' indexes share one slot, so
+listing a call reads that call's index instead of scanning every node (sessionkv_redis/index.py).
+Other backends see plain characters.
 """
 
 from __future__ import annotations
@@ -39,19 +44,24 @@ def decode_id(segment: str) -> str:
     return unquote(segment, encoding="utf-8", errors="strict")
 
 
+def _call_segment(call_id: str) -> str:
+    """``{<encoded call>}``: the call's key segment, a Redis Cluster hash tag."""
+    return "{" + encode_id(call_id, "call_id") + "}"
+
+
 def session_key(call_id: str, session_id: str) -> str:
     """Key of a session's record."""
-    return f"{SESSION_PREFIX}{encode_id(call_id, 'call_id')}/{encode_id(session_id, 'session_id')}"
+    return f"{SESSION_PREFIX}{_call_segment(call_id)}/{encode_id(session_id, 'session_id')}"
 
 
 def close_key(call_id: str, session_id: str) -> str:
-    """Key of a session's close request."""
-    return f"{CLOSE_PREFIX}{encode_id(call_id, 'call_id')}/{encode_id(session_id, 'session_id')}"
+    """Key of a session's close request (same hash tag as the record)."""
+    return f"{CLOSE_PREFIX}{_call_segment(call_id)}/{encode_id(session_id, 'session_id')}"
 
 
 def call_prefix(call_id: str) -> str:
-    """Exact, injection-free prefix of every session record of one call."""
-    return f"{SESSION_PREFIX}{encode_id(call_id, 'call_id')}/"
+    """Exact, injection-free prefix of every session record of one call (a directory with the call's tag)."""
+    return f"{SESSION_PREFIX}{_call_segment(call_id)}/"
 
 
 def node_key(node_id: str) -> str:
@@ -64,9 +74,12 @@ def parse_session_key(key: str) -> tuple[str, str] | None:
     if not key.startswith(SESSION_PREFIX):
         return None
     parts = key[len(SESSION_PREFIX) :].split("/")
-    if len(parts) != 2 or not parts[0] or not parts[1]:
+    if len(parts) != 2 or not parts[1]:
+        return None
+    call = parts[0]
+    if len(call) < 3 or call[0] != "{" or call[-1] != "}":
         return None
     try:
-        return decode_id(parts[0]), decode_id(parts[1])
+        return decode_id(call[1:-1]), decode_id(parts[1])
     except UnicodeDecodeError:
         return None

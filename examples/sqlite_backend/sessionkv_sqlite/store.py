@@ -3,7 +3,9 @@
 One thread owns the connection, so calls run one at a time, in order: each operation is atomic
 (``only_if_exists`` is a single ``UPDATE ... WHERE expires > now``). Expiry uses the wall clock
 (``time.time()``), shared by every process opening the same file; expired rows are invisible at
-once and purged periodically.
+once and purged periodically. ``keys(prefix)`` reads one range of the primary key,
+``[prefix, successor)``, so any prefix, a directory too, costs its own rows
+(``directory_listing="indexed"``); ``keys_examined`` counts the rows that range held.
 """
 
 from __future__ import annotations
@@ -55,10 +57,33 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
+def prefix_end(prefix: str) -> str | None:
+    """The smallest string above every string starting with ``prefix`` (``None``: there is none).
+
+    SQLite compares TEXT as UTF-8 bytes, which orders like code points, so the keys starting with
+    ``prefix`` are exactly ``[prefix, prefix_end(prefix))``: the last character that can be
+    incremented is, and what follows it dropped (surrogates cannot be stored, so they are skipped).
+    """
+    chars = list(prefix)
+    while chars:
+        point = ord(chars.pop()) + 1
+        if 0xD800 <= point <= 0xDFFF:
+            point = 0xE000
+        if point <= 0x10FFFF:
+            return "".join(chars) + chr(point)
+    return None
+
+
 class SQLiteStore(SessionKVStore):
     """A store in a SQLite file: ``sqlite:///abs/path.db?namespace=app:``."""
 
-    capabilities = StoreCapabilities(ttl_resolution=0.001, min_ttl=0.001, max_value_size=1024 * 1024, atomic_mset=True)
+    capabilities = StoreCapabilities(
+        ttl_resolution=0.001,
+        min_ttl=0.001,
+        max_value_size=1024 * 1024,
+        atomic_mset=True,
+        directory_listing="indexed",  # a prefix is one range of the primary key (see ``_keys``)
+    )
     options: ClassVar[dict[str, Option]] = {
         "namespace": NAMESPACE_OPTION,
         "timeout": Option(float, 5.0, "seconds to wait for a database locked by another process", positive=True),
@@ -78,6 +103,8 @@ class SQLiteStore(SessionKVStore):
         self.timeout = timeout
         self.purge_interval = purge_interval
         self._conn: sqlite3.Connection | None = None
+        #: rows read by this store's listings (see ``SessionKVStore.keys_examined``)
+        self.keys_examined: int = 0
         self._executor: ThreadPoolExecutor | None = None
         self._purger = Periodic(self.purge_interval, self._purge, "sqlite purge of expired rows")
 
@@ -212,13 +239,21 @@ class SQLiteStore(SessionKVStore):
 
     async def _keys(self, prefix: str) -> list[str]:
         start, cut = self.namespace + prefix, len(self.namespace)
+        end = prefix_end(start)
 
-        def work(c: sqlite3.Connection, now: float) -> list[str]:
-            # literal prefix match: no LIKE/GLOB, so % _ * ? [ ] \ are ordinary characters
-            sql = "SELECT key FROM sessionkv WHERE key >= ? AND substr(key, 1, ?) = ? AND expires > ?"
-            return [k[cut:] for (k,) in c.execute(sql, (start, len(start), start, now))]
+        def work(c: sqlite3.Connection, now: float) -> tuple[list[str], int]:
+            # one range of the primary key, compared literally (no LIKE/GLOB: % _ * ? [ ] \\ are ordinary)
+            if end is None:
+                rows = c.execute("SELECT key, expires FROM sessionkv WHERE key >= ?", (start,)).fetchall()
+            else:
+                rows = c.execute(
+                    "SELECT key, expires FROM sessionkv WHERE key >= ? AND key < ?", (start, end)
+                ).fetchall()
+            return [key[cut:] for key, expires in rows if expires > now], len(rows)
 
-        return await self._run(work)
+        found, examined = await self._run(work)
+        self.keys_examined += examined
+        return found
 
     async def _delete(self, keys: list[str]) -> None:
         full = [self.namespace + key for key in keys]
