@@ -28,6 +28,7 @@ from .errors import (
     ValueTooLargeError,
 )
 from .lease import Lease
+from .namespaces import KeyPrefix, check_namespace, sub_namespace
 from .options import DEFAULT_NAMESPACE, NAMESPACE_OPTION, Option, resolve_options
 from .periodic import Periodic
 from .plugins import ENTRY_POINT_GROUP, BackendSpec, hookimpl, hookspec, lazy_exports
@@ -52,6 +53,7 @@ __all__ = [
     "HeartbeatResult",
     "Host",
     "InvalidURLError",
+    "KeyPrefix",
     "Lease",
     "LeaseNotAcquiredError",
     "MissingExtraError",
@@ -73,6 +75,7 @@ __all__ = [
     "Version",
     "Versioned",
     "adapt",
+    "check_namespace",
     "has_native_touch",
     "hookimpl",
     "hookspec",
@@ -82,5 +85,6 @@ __all__ = [
     "redact",
     "register_backend",
     "resolve_options",
+    "sub_namespace",
     "supports_versions",
 ]

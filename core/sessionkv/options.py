@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ConfigurationError
+from .namespaces import check_namespace
 
 DEFAULT_NAMESPACE = "sessionkv:"
 
@@ -43,7 +44,8 @@ _PARSERS: dict[type, Callable[[str], Any]] = {bool: _to_bool, int: int, float: f
 class Option:
     """One option a backend accepts: its type, default and a line of help.
 
-    ``positive`` requires numbers > 0; ``parse`` overrides the text conversion.
+    ``positive`` requires numbers > 0; ``parse`` overrides the text conversion; ``validate`` checks
+    (and may normalise) the typed value from either source, raising ``ConfigurationError``.
     """
 
     type: type
@@ -51,6 +53,7 @@ class Option:
     help: str = ""
     positive: bool = False
     parse: Callable[[str], Any] | None = None
+    validate: Callable[[Any], Any] | None = None
 
     def from_text(self, name: str, text: str) -> Any:
         """Convert query-string text to this option's type, or raise ``ConfigurationError``."""
@@ -62,9 +65,10 @@ class Option:
             else _PARSERS.get(self.type, self.type)
         )
         try:
-            return parser(text)
+            value = parser(text)
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"option {name}={text!r} is not a valid {self.type.__name__}: {exc}") from None
+        return value if self.validate is None else self.validate(value)
 
     def check(self, name: str, value: Any) -> Any:
         """Check a keyword override (already typed) and return it."""
@@ -76,10 +80,15 @@ class Option:
             raise ConfigurationError(f"option {name} must be {self.type.__name__}, not {type(value).__name__}")
         if self.positive and not (isinstance(value, (int, float)) and value > 0 and not math.isinf(value)):
             raise ConfigurationError(f"option {name} must be > 0, got {value!r}")
-        return value
+        return value if self.validate is None else self.validate(value)
 
 
-NAMESPACE_OPTION = Option(str, DEFAULT_NAMESPACE, "prefix of every key this store writes")
+NAMESPACE_OPTION = Option(
+    str,
+    DEFAULT_NAMESPACE,
+    "prefix of every key this store writes: one segment ending in ':' or '/' (e.g. myapp:)",
+    validate=check_namespace,
+)
 
 
 def resolve_options(

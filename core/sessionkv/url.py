@@ -72,10 +72,11 @@ class StoreURL:
             raise InvalidURLError(f"store URLs take no #fragment: {_shown(url)!r}")
         rest, _, qs = rest.partition("?")
         netloc, slash, path = rest.partition("/")
-        if "@" in path and ":" in netloc and "@" not in netloc:
+        if ("@" in path or "@" in qs) and (":" in netloc or "@" in netloc):
+            # a password with an unencoded '/' or '?' runs into the path or query: refuse rather than guess
             raise InvalidURLError(
                 f"'@' after the host in {_shown(url)!r}: percent-encode '/', '?', '#' and '@' in a user name or "
-                "password (%2F, %3F, %23, %40)"
+                "password, and '@' in a path or option value (%2F, %3F, %23, %40)"
             )
         username = password = None
         if "@" in netloc:
@@ -85,10 +86,9 @@ class StoreURL:
             password = _unquote(pw, url) if colon else None
         hosts = tuple(_parse_host(h, url) for h in netloc.split(",")) if netloc else ()
         query: dict[str, str] = {}
-        try:
-            pairs = parse_qsl(qs, keep_blank_values=True, strict_parsing=bool(qs), errors="strict")
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidURLError(f"malformed query string in {_shown(url)!r}") from None
+        pairs = _query_pairs(qs)
+        if pairs is None:  # raised outside the except block: the parser's error (URL text) is not even __context__
+            raise InvalidURLError(f"malformed query string in {_shown(url)!r}")
         for key, value in pairs:
             if key in query:
                 raise InvalidURLError(f"option {key!r} is given twice in {_shown(url)!r}")
@@ -119,11 +119,23 @@ class StoreURL:
         return f"{self.scheme}://{auth}{hosts}{quote(self.path, safe='/')}{'?' + qs if qs else ''}"
 
 
-def _unquote(text: str, url: str) -> str:
+def _query_pairs(qs: str) -> list[tuple[str, str]] | None:
+    """The query's ``(name, value)`` pairs, or ``None`` when it is malformed."""
     try:
-        return unquote(text, errors="strict")
+        return parse_qsl(qs, keep_blank_values=True, strict_parsing=bool(qs), errors="strict")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _unquote(text: str, url: str) -> str:
+    """Percent-decode one URL part; the decoder's error (which quotes the text) is dropped, not chained."""
+    try:
+        decoded: str | None = unquote(text, errors="strict")
     except UnicodeDecodeError:
-        raise InvalidURLError(f"bad percent-encoding in {_shown(url)!r}") from None
+        decoded = None
+    if decoded is None:
+        raise InvalidURLError(f"bad percent-encoding in {_shown(url)!r}")
+    return decoded
 
 
 def _parse_host(text: str, url: str) -> Host:

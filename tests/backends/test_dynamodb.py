@@ -17,7 +17,7 @@ from dynamodb_faults import count_calls, partial_batches, throttle
 
 from servers.dynamodb_process import table_url
 from servers.ladder import Endpoint
-from sessionkv import ConfigurationError, StoreError, ValueTooLargeError, open_store
+from sessionkv import ConfigurationError, KeyPrefix, StoreError, ValueTooLargeError, open_store
 from sessionkv_dynamodb.batching import Backoff
 from sessionkv_dynamodb.layout import MAX_VALUE_SIZE, SK_LITERAL_MAX, primary_key
 from sessionkv_dynamodb.store import DynamoDBStore
@@ -230,7 +230,7 @@ async def test_namespaces_that_prefix_each_other_stay_apart(dynamodb_server: End
     base = unique_namespace()
     async with (
         DynamoDBStore(dynamodb_server.url, namespace=base) as short,
-        DynamoDBStore(dynamodb_server.url, namespace=base + "x") as long,
+        DynamoDBStore(dynamodb_server.url, namespace=KeyPrefix(base + "x")) as long,  # raw prefixes, as published
     ):
         await short.set("xk", b"short", 30)
         await long.set("k", b"long", 30)

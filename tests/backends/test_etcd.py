@@ -182,7 +182,7 @@ async def test_keys_paged_and_bounded_by_prefix(
     names = [f"p{i:03d}" for i in range(50)] + ["q", "p", "ü-key", "p\U0001f600"]
     await store.mset([(name, b"x", 60) for name in names])
     base = store.namespace[:-1]
-    async with EtcdStore(etcd_server.url, namespace=base + ";") as neighbour:  # ';' follows ':' in byte order
+    async with EtcdStore(etcd_server.url, namespace=base + ";:") as neighbour:  # ';' follows ':' in byte order
         await neighbour.set("p-other", b"y", 60)
         try:
             assert sorted(await store.keys("")) == sorted(names)

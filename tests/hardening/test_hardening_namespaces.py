@@ -4,8 +4,14 @@ expire or delete each other's keys, even through ``keys("")`` and keys or prefix
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlencode
 
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from live_stores import LiveStore
+
+from sessionkv import ConfigurationError, KeyPrefix, check_namespace, open_store
 
 TTL = 60.0
 
@@ -34,3 +40,42 @@ def test_two_namespaces_on_one_server_never_see_or_delete_each_others_keys(live_
         assert b.run(b.store.keys("")) == []
         assert a.run(a.store.mget(list(a_items))) == list(a_items.values())
         assert sorted(a.run(a.store.keys(""))) == sorted(a_items)
+
+
+def test_namespaces_that_would_overlap_are_refused_before_any_io(live_url: str) -> None:
+    # "t:" + "b:x" and "t:b:" + "x" would be the same server key: such namespaces are refused, by URL and keyword.
+    for bad in ("t:b:", "t/b/", "t", "", "a:b"):
+        with pytest.raises(ConfigurationError, match="one segment ending in ':' or '/'"):
+            open_store(live_url, namespace=bad)
+        with pytest.raises(ConfigurationError, match="one segment ending in ':' or '/'"):
+            open_store(f"{live_url}{'&' if '?' in live_url else '?'}{urlencode({'namespace': bad})}")
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    first=st.tuples(st.text(min_size=1, max_size=6), st.sampled_from(":/"), st.text(max_size=6)),
+    second=st.tuples(st.text(min_size=1, max_size=6), st.sampled_from(":/"), st.text(max_size=6)),
+)
+def test_no_two_accepted_namespaces_share_a_server_key(
+    first: tuple[str, str, str], second: tuple[str, str, str]
+) -> None:
+    """The rule's proof, over generated namespaces and keys: namespace + key is never another namespace's key."""
+    accepted = []
+    for body, end, key in (first, second):
+        try:
+            accepted.append((check_namespace(body + end), key))
+        except ConfigurationError:
+            continue
+    if len(accepted) == 2:
+        (ns_a, key_a), (ns_b, key_b) = accepted
+        assume(ns_a != ns_b)
+        assert ns_a + key_a != ns_b + key_b
+        assert not (ns_a + key_a).startswith(ns_b) and not (ns_b + key_b).startswith(ns_a)
+
+
+def test_a_published_key_prefix_is_kept_raw() -> None:
+    """``RedisSessionKVStore(key_prefix=...)`` keeps any prefix, as published (documented: isolation not guaranteed)."""
+    from sessionkv.compat import RedisSessionKVStore
+
+    assert RedisSessionKVStore(url="redis://127.0.0.1:1/0", key_prefix="myapp:sessions:").namespace == "myapp:sessions:"
+    assert isinstance(RedisSessionKVStore(url="redis://127.0.0.1:1/0").namespace, KeyPrefix)
