@@ -100,6 +100,12 @@ class MemoryStore(SessionKVStore):
     async def _set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool) -> None:
         now = self._clock()
         data = self._data
+        if not only_if_exists:  # an upsert: live or expired, the entry is replaced (and is already filed)
+            if key in data.items:
+                data.items[key] = (value, now + ttl)
+            else:
+                data.put(key, value, now + ttl)
+            return
         entry = data.items.get(key)
         if entry is None:
             if not only_if_exists:

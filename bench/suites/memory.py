@@ -1,11 +1,18 @@
-"""memory:// against a plain dict store doing the same work (the published in-memory algorithm)."""
+"""memory:// against a plain dict store doing the same work (the published in-memory algorithm).
+
+After the operation matrix, two rows show where ``mset``'s time goes: the input checks alone
+(``check_items``, what every store runs before a write) against the dict store's whole ``mset``.
+"""
 
 from __future__ import annotations
 
+from sessionkv import StoreCapabilities
+from sessionkv.validation import check_items
 from sessionkv_memory.store import MemoryStore
 
-from ..operations import PublishedKV
+from ..operations import TTL, VALUE, PublishedKV
 from ..published import PublishedMemoryStore
+from ..ratio import compare
 from ..suite import Context, compare_matrix, guarded, ratio_table
 
 GOAL = 2.0
@@ -14,8 +21,11 @@ GOAL = 2.0
 async def run(context: Context) -> None:
     table = ratio_table(
         "memory:// vs a plain dict store (the published InMemorySessionKVStore algorithm)",
-        f"Goal: every operation within {GOAL:g}x. memory:// validates every input, prefixes its namespace and",
-        "keeps a directory index (listing a call costs its sessions); the dict store does none of that.",
+        f"Goal: every operation within {GOAL:g}x. memory:// validates every input and keeps a directory index",
+        "(listing a call costs its sessions); the dict store does neither. The 'checks only' rows time the",
+        "input checks of mset alone (one comprehension over the items: every key a non-empty ASCII str, every",
+        "value bytes, every ttl a finite float in range) against the dict store's whole mset: on CPython",
+        "those type checks cost about what writing the items to a dict does, which puts mset near 2.5-3x.",
     )
     context.report.tables.append(table)
 
@@ -25,5 +35,21 @@ async def run(context: Context) -> None:
             await compare_matrix(
                 context, table, "memory:// vs dict", PublishedKV(store), PublishedKV(baseline), "dict store"
             )
+            for size in (100,) if context.profile.quick else (100, 1000):
+                items = [(f"bench/k{i}", VALUE, TTL) for i in range(size)]
+                caps = store.capabilities
+
+                async def checks_only(
+                    items: list[tuple[str, bytes, float]] = items, caps: StoreCapabilities = caps
+                ) -> object:
+                    return check_items(items, caps)
+
+                async def dict_mset(items: list[tuple[str, bytes, float]] = items) -> object:
+                    return await baseline.mset(items)
+
+                ratio = await compare(checks_only, dict_mset, context.profile)
+                context.report.ratio_row(
+                    table, "memory:// vs dict", f"mset({size:,}) checks only", "dict store mset", ratio
+                )
 
     await guarded(context, "memory", table, measure)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: The values of ``StoreCapabilities.fencing``, strongest first.
 FENCING = ("strict", "best_effort", "none")
@@ -41,8 +41,13 @@ class StoreCapabilities:
     linearizable: bool = False
     fencing: str = "none"
     directory_listing: str = "scan"
+    #: True when no key, value or ttl limit is declared: then a plain str/bytes/float item needs no size checks.
+    plain: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "plain", self.max_key_size is None and self.max_value_size is None and self.max_ttl is None
+        )
         if self.fencing not in FENCING:
             raise ValueError(f"fencing must be one of {', '.join(FENCING)}, got {self.fencing!r}")
         if self.directory_listing not in DIRECTORY_LISTING:

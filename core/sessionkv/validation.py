@@ -151,24 +151,5 @@ def _plain_items(items: list[Any], caps: StoreCapabilities | None) -> bool:
     return _plain_ascii_keys(keys, caps)
 
 
-def plain_item(key: object, value: object, ttl: object, caps: StoreCapabilities) -> bool:
-    """Fast path of ``set``: True when ``check_key``/``check_value``/``check_ttl`` would return the input unchanged.
-
-    A non-empty ASCII ``str`` key, ``bytes`` value and finite ``float`` ttl within the backend's
-    range, on a backend with no size limits to check; anything else takes the full checks.
-    """
-    return (
-        type(key) is str
-        and type(value) is bytes
-        and type(ttl) is float
-        and bool(key)
-        and key.isascii()
-        and caps.min_ttl <= ttl < math.inf
-        and caps.max_key_size is None
-        and caps.max_value_size is None
-        and caps.max_ttl is None
-    )
-
-
 def _describe(obj: Any) -> str:
     return type(obj).__name__
