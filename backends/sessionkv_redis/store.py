@@ -19,16 +19,14 @@ cluster). ``directory_index=false``, or a server that refuses Lua, means SCAN on
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import math
-import re
 from collections.abc import Callable
 from typing import Any, ClassVar, NoReturn, cast
 
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.cluster import ClusterPipeline
-from redis.exceptions import NoScriptError, RedisClusterException, RedisError, ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from sessionkv import (
     NAMESPACE_OPTION,
@@ -58,18 +56,15 @@ from .index import (
     hash_tag_end,
     set_args,
 )
+from .scan import decoded, scan_matching
+from .server import SERVER_ERRORS, bulk_limit, client_password, quiet_close, scripting_refused
 from .versions import HEADER_SIZE, Stamper, cas_script, delete_if_script, split, strip
 
 CAS_LUA = cas_script(INDEX_FUNCTIONS)
 DELETE_IF_LUA = delete_if_script(INDEX_FUNCTIONS)
 
-#: Errors from the client that mean "the server failed", turned into ``StoreError``.
-SERVER_ERRORS = (RedisError, RedisClusterException, OSError)
-#: How many keys SCAN examines per call; large, so listing costs few round trips.
-SCAN_COUNT = 1000
 #: Index key (after the index prefix) that ``start`` lists to check scripting: no directory ends with NUL.
 PROBE_KEY = "probe\x00"
-_GLOB_SPECIAL = re.compile(r"([\\*?\[\]])")
 _YEAR = 365 * 86400
 
 #: One server: MULTI/EXEC makes mset atomic (see the module docstring).
@@ -101,19 +96,9 @@ return missing
 """
 
 
-def _scripting_refused(exc: ResponseError) -> bool:
-    text = str(exc).lower()
-    return "unknown command" in text or "noperm" in text or "no permissions" in text
-
-
 def ttl_ms(ttl: float) -> int:
     """Seconds to whole milliseconds, rounded UP and at least 1 (``PX 0`` is an error, ``PEXPIRE 0`` deletes)."""
     return max(1, math.ceil(ttl * 1000))
-
-
-def glob_escape(text: str) -> str:
-    """Escape Redis glob characters (``* ? [ ] \\``) so SCAN MATCH takes ``text`` literally."""
-    return _GLOB_SPECIAL.sub(r"\\\1", text)
 
 
 class RedisStore(SessionKVStore):
@@ -192,9 +177,9 @@ class RedisStore(SessionKVStore):
                 await client.ping()
         except SERVER_ERRORS as exc:
             if self.owns_client:
-                await _quiet_close(client)
+                await quiet_close(client)
             self._raise("connect", exc)
-        limit = await _bulk_limit(client)
+        limit = await bulk_limit(client)
         if limit is not None:  # every value carries the version header
             self.capabilities = dataclasses.replace(self.capabilities, max_value_size=limit - HEADER_SIZE)
         self._client = client
@@ -209,14 +194,14 @@ class RedisStore(SessionKVStore):
         except BaseException:
             client, self._client = self._client, None
             if client is not None and self.owns_client:
-                await _quiet_close(client)
+                await quiet_close(client)
             raise
 
     async def _close(self) -> None:
         client, self._client = self._client, None
         self._scripts = {}  # scripts are bound to the client
         if client is not None and self.owns_client:
-            await _quiet_close(client)
+            await quiet_close(client)
 
     async def _set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool) -> None:
         value = self._stamper.stamp(value)
@@ -386,7 +371,7 @@ class RedisStore(SessionKVStore):
                     scripted[j] = reply
         except SERVER_ERRORS as exc:
             self._raise(op, exc)
-        if any(isinstance(reply, ResponseError) and _scripting_refused(reply) for reply in scripted):
+        if any(isinstance(reply, ResponseError) and scripting_refused(reply) for reply in scripted):
             self._refuse_scripts()
             return None
         for reply in (*plain, *scripted):
@@ -418,7 +403,7 @@ class RedisStore(SessionKVStore):
         try:
             return await script(keys=keys, args=args)
         except ResponseError as exc:
-            if not _scripting_refused(exc):
+            if not scripting_refused(exc):
                 self._raise(op, exc)
             self._refuse_scripts()
             return None
@@ -460,51 +445,18 @@ class RedisStore(SessionKVStore):
             self.keys_examined += int(pruned) + len(page)
             members.extend(member for member in page if member.startswith(wanted))
             if len(page) < PAGE:
-                return _decoded(members)
+                return decoded(members)
             offset += PAGE
 
     async def _scan_keys(self, prefix: str) -> list[str]:
-        """SCAN for ``prefix`` (every primary of a cluster); never KEYS, which blocks the server.
-
-        SCAN may return a key twice: a set keeps one. ``keys_examined`` grows by the COUNT hint per SCAN call.
-        """
-        ns, client = self.namespace, self.client
-        pattern = glob_escape(ns + prefix) + "*"
-        found: set[bytes] = set()
+        """SCAN for ``prefix`` (scan.py); ``keys_examined`` grows by the COUNT hint per SCAN call."""
         try:
-            if isinstance(client, RedisCluster):
-                await self._scan_cluster(client, pattern, found)
-            else:
-                cursor: Any = 0
-                while True:
-                    page: Any = await client.scan(cursor, match=pattern, count=SCAN_COUNT)
-                    cursor = page[0]
-                    self.keys_examined += SCAN_COUNT
-                    found.update(page[1])
-                    if int(cursor) == 0:
-                        break
+            found, examined = await scan_matching(self.client, self.namespace + prefix)
         except SERVER_ERRORS as exc:
             self._raise("keys", exc)
-        cut = len(ns.encode())
-        return _decoded(raw[cut:] for raw in found)
-
-    async def _scan_cluster(self, client: RedisCluster, pattern: str, found: set[bytes]) -> None:
-        """Every primary: the first SCAN goes to all at once (with the client's retries and topology refresh, as
-        ``scan_iter`` does), then each primary's cursor is followed on that node, concurrently."""
-        reply: Any = await client.scan(0, match=pattern, count=SCAN_COUNT)
-        cursors: dict[str, int] = reply[0]
-        self.keys_examined += SCAN_COUNT * len(cursors)
-        found.update(reply[1])
-
-        async def follow(name: str, cursor: int) -> None:
-            node = client.get_node(node_name=name)
-            while cursor != 0:
-                page: Any = await client.scan(cursor, match=pattern, count=SCAN_COUNT, target_nodes=node)
-                cursor = page[0][name]
-                self.keys_examined += SCAN_COUNT
-                found.update(page[1])
-
-        await asyncio.gather(*(follow(name, cursor) for name, cursor in cursors.items() if cursor != 0))
+        self.keys_examined += examined
+        cut = len(self.namespace.encode())
+        return decoded(raw[cut:] for raw in found)
 
     async def _delete(self, keys: list[str]) -> None:
         ns = self.namespace
@@ -592,57 +544,10 @@ class RedisStore(SessionKVStore):
     def _raise(self, op: str, exc: BaseException) -> NoReturn:
         """Raise ``StoreError`` for a failed ``op``, cause chained, password removed from the message."""
         message = redact(f"{type(exc).__name__}: {exc}")
-        password = self._config.url.password if self._config is not None else _client_password(self._borrowed)
+        password = self._config.url.password if self._config is not None else client_password(self._borrowed)
         if password:
             message = message.replace(password, "***")
         raise StoreError(f"redis {op} failed on {self._where()}: {message}") from exc
 
     def __repr__(self) -> str:
         return f"<RedisStore {self._where()} namespace={self.namespace!r}>"
-
-
-def _decoded(raw_keys: Any) -> list[str]:
-    """UTF-8 keys as str; a key that is not UTF-8 was not written by sessionkv and is not ours to list."""
-    out: list[str] = []
-    for raw in raw_keys:
-        try:
-            out.append(raw.decode())
-        except UnicodeDecodeError:
-            continue
-    return out
-
-
-async def _bulk_limit(client: Redis | RedisCluster) -> int | None:
-    """The server's ``proto-max-bulk-len`` (the largest value it accepts; min over primaries), if readable.
-
-    ``None`` when CONFIG is denied or renamed (managed services): the 512 MiB default then stands.
-    """
-    replies: list[Any]
-    try:
-        if isinstance(client, RedisCluster):
-            per_node = await client.config_get("proto-max-bulk-len", target_nodes=RedisCluster.PRIMARIES)
-            replies = list(cast("dict[str, Any]", per_node).values())  # one reply per primary
-        else:
-            replies = [await client.config_get("proto-max-bulk-len")]
-        return min(int(next(iter(reply.values()))) for reply in replies)
-    except (*SERVER_ERRORS, ValueError, TypeError, AttributeError, StopIteration):
-        return None
-
-
-async def _quiet_close(client: Redis | RedisCluster) -> None:
-    try:
-        await client.aclose()
-    except SERVER_ERRORS:
-        pass
-
-
-def _client_password(client: Redis | RedisCluster | None) -> str | None:
-    """The password a caller's client was configured with, to keep it out of error messages."""
-    if isinstance(client, Redis):
-        kwargs = client.connection_pool.connection_kwargs
-    elif isinstance(client, RedisCluster):
-        kwargs = client.nodes_manager.connection_kwargs
-    else:
-        return None
-    password = kwargs.get("password")
-    return password if isinstance(password, str) else None

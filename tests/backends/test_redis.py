@@ -14,7 +14,8 @@ import redis.asyncio as aioredis
 
 from servers.redis import RedisEndpoint, SendCounter, command_calls
 from sessionkv import ValueTooLargeError, open_store
-from sessionkv_redis.store import SCAN_COUNT, SINGLE_NODE_CAPABILITIES, RedisStore
+from sessionkv_redis.scan import SCAN_COUNT
+from sessionkv_redis.store import SINGLE_NODE_CAPABILITIES, RedisStore
 from sessionkv_redis.versions import HEADER_SIZE, MAGIC
 
 pytestmark = pytest.mark.asyncio

@@ -20,7 +20,8 @@ from servers.redis import RedisEndpoint, SendCounter
 from sessionkv import SessionRegistry
 from sessionkv.registry.keys import call_prefix, session_key
 from sessionkv_redis.index import INDEX_PREFIX, hash_tag_end, tagged_directories
-from sessionkv_redis.store import SCAN_COUNT, RedisStore
+from sessionkv_redis.scan import SCAN_COUNT
+from sessionkv_redis.store import RedisStore
 
 # -- the rule, checked against redis-py's own slot function ----------------------------------------
 

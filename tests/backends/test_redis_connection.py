@@ -19,7 +19,8 @@ from servers.process import ServerProcess, free_port
 from servers.redis import RedisEndpoint
 from servers.tls import make_tls_files
 from sessionkv import StoreError, StoreNotStartedError
-from sessionkv_redis.store import SCAN_COUNT, RedisStore
+from sessionkv_redis.scan import SCAN_COUNT
+from sessionkv_redis.store import RedisStore
 from sessionkv_redis.versions import HEADER_SIZE, strip
 
 pytestmark = pytest.mark.asyncio

@@ -6,7 +6,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from sessionkv import ConfigurationError, InvalidURLError, StoreNotStartedError, open_store
-from sessionkv_redis.store import CLUSTER_CAPABILITIES, SINGLE_NODE_CAPABILITIES, RedisStore, glob_escape, ttl_ms
+from sessionkv_redis.scan import glob_escape
+from sessionkv_redis.store import CLUSTER_CAPABILITIES, SINGLE_NODE_CAPABILITIES, RedisStore, ttl_ms
 
 PASSWORD = "hunter2-s3cret"
 
