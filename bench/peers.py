@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .operations import KV
-
 
 class AiocacheKV:
     """A ``KV`` over an aiocache cache (``NullSerializer(encoding=None)``: values stay bytes)."""
@@ -38,8 +36,12 @@ class AiocacheKV:
     async def expire(self, keys: list[str], ttl: float) -> object:
         raise NotImplementedError("aiocache has no batch expire")
 
+    async def close(self) -> None:
+        """Close the cache's connections."""
+        await self.cache.close()
 
-def aiocache_redis(url_host: str, port: int, namespace: str) -> KV:
+
+def aiocache_redis(url_host: str, port: int, namespace: str) -> AiocacheKV:
     """aiocache's ``RedisCache`` on ``host:port`` with keys under ``namespace``."""
     from aiocache import RedisCache
     from aiocache.serializers import NullSerializer
@@ -49,7 +51,7 @@ def aiocache_redis(url_host: str, port: int, namespace: str) -> KV:
     )
 
 
-def aiocache_memcached(url_host: str, port: int, namespace: str, pool_size: int) -> KV:
+def aiocache_memcached(url_host: str, port: int, namespace: str, pool_size: int) -> AiocacheKV:
     """aiocache's ``MemcachedCache`` on ``host:port`` with keys under ``namespace``."""
     from aiocache import MemcachedCache
     from aiocache.serializers import NullSerializer

@@ -3,7 +3,7 @@
 Keys are ``namespace + key`` (UTF-8), values bytes, TTLs whole milliseconds rounded UP (``PX``,
 ``PEXPIRE``; never 0). Batches are one round trip: ``MGET`` (per slot in a cluster), and
 pipelines of ``SET``/``PEXPIRE``. ``mset`` is a MULTI/EXEC transaction on a single node, still one
-round trip and no slower (bench/redis_bench.py): other clients never see it half-applied, and a
+round trip and no slower (`python -m bench --only redis`): other clients never see it half-applied, and a
 refusal while queueing (e.g. out of memory) aborts every item; so ``atomic_mset=True``. In a cluster
 it is a plain pipeline split by node: not atomic. ``capabilities.max_value_size`` is the server's
 ``proto-max-bulk-len`` (read at start; 512 MiB if CONFIG is not allowed). Server failures raise
@@ -294,7 +294,7 @@ class RedisStore(SessionKVStore):
         """Single node: one Lua call per ``TOUCH_CHUNK`` keys; the reply lists only the missing positions.
 
         A pipeline would read one reply per key, which dominates a heartbeat of thousands of
-        sessions (bench/registry_bench.py); the script answers with the few missing ones. With the
+        sessions (`python -m bench --only registry`); the script answers with the few missing ones. With the
         directory index the same script moves the keys' index entries. ``None``: scripting is refused.
         """
         ns, ms = self.namespace, ttl_ms(ttl)

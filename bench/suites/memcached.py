@@ -81,7 +81,7 @@ async def run(context: Context) -> None:
                 group = "memcached: ours vs aiocache"
                 await compare_matrix(context, peer_table, group, PublishedKV(store), cache, "aiocache MemcachedCache")
         finally:
-            await cache.cache.close()  # type: ignore[attr-defined]
+            await cache.close()
 
     await guarded(context, "memcached", bare_table, against_bare)
     await guarded(context, "memcached peers", peer_table, against_peer)

@@ -82,7 +82,7 @@ async def run(context: Context) -> None:
             try:
                 await compare_matrix(context, peer_table, group, ours, cache, "aiocache RedisCache")
             finally:
-                await cache.cache.close()  # type: ignore[attr-defined]
+                await cache.close()
 
     await guarded(context, "redis", bare_table, against_bare)
     await guarded(context, "redis peers", peer_table, against_peers)

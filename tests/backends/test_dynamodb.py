@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 from dynamodb_faults import count_calls, partial_batches, throttle
 
+from servers.availability import server_unavailable
 from servers.dynamodb_process import table_url
 from servers.ladder import Endpoint
 from sessionkv import ConfigurationError, KeyPrefix, StoreError, ValueTooLargeError, open_store
@@ -262,7 +263,7 @@ async def test_wrong_key_schema_is_one_clear_error(store: DynamoDBStore, dynamod
 async def test_create_table_makes_an_on_demand_table_with_ttl(store: DynamoDBStore, dynamodb_server: Endpoint) -> None:
     endpoint = dynamodb_server.url.split("endpoint_url=", 1)[1].split("&", 1)[0]
     if not dynamodb_server.owned:
-        pytest.skip("creates tables: only on the test session's own moto server")
+        server_unavailable("creates tables: only on the test session's own moto server")
     name = f"fresh-{uuid.uuid4().hex[:8]}"
     async with open_store(table_url(endpoint, name)) as fresh:
         await fresh.set("k", b"v", 5)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
+from servers.availability import server_unavailable
 from servers.ladder import Endpoint
 from servers.process import ServerProcess, free_port
 from sessionkv import StoreError, StoreNotStartedError
@@ -34,7 +35,7 @@ def namespace() -> str:
 def own_cluster(endpoint: Endpoint) -> list[ServerProcess]:
     """The 3 members this test session started (a cluster given by URL cannot be stopped: the test skips)."""
     if len(endpoint.processes) != 3:
-        pytest.skip("needs the 3-member cluster this test session started (SESSIONKV_ETCD_CLUSTER_URL is set)")
+        server_unavailable("needs the 3-member cluster this test session started (SESSIONKV_ETCD_CLUSTER_URL is set)")
     return endpoint.processes
 
 

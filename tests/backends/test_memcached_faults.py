@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -53,10 +52,8 @@ async def test_sigstop_longer_than_the_timeout_then_sigcont(memcached_process: S
         os.kill(server.pid, signal.SIGSTOP)
         try:
             for call in calls(store, 0):
-                started = time.monotonic()
-                with pytest.raises(StoreError, match="timed out"):
+                with pytest.raises(StoreError, match="timed out"):  # wait_for's TimeoutError would mean: it hung
                     await asyncio.wait_for(call(), HANG)
-                assert time.monotonic() - started < HANG
         finally:
             os.kill(server.pid, signal.SIGCONT)
         assert await store.mget(["d/a", "d/b"]) == [b"1", b"2"]
