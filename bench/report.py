@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass, field
 from importlib import metadata
 
+from sessionkv import batch_check
+
 from .ratio import Ratio, fmt_ratio, fmt_seconds
 
 PACKAGES = (
@@ -104,6 +106,13 @@ def package_versions() -> str:
     return ", ".join(found)
 
 
+def batch_check_kind() -> str:
+    """Whether the install compiled the per-item ``mset`` check (memory://'s ``mset`` ratio depends on it)."""
+    if batch_check.COMPILED:
+        return "compiled with mypyc at install"
+    return "plain Python (the install could not compile it: expect memory://'s mset near 2.5x)"
+
+
 def binary_version(argv: list[str]) -> str:
     """First version-looking token printed by ``argv`` (e.g. ``redis-server --version``)."""
     try:
@@ -121,6 +130,7 @@ def machine_section(report: Report, command: str, elapsed: float) -> str:
             f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; command: `{command}`; took {elapsed:.0f} s",
             f"- machine: {cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
             f"- Python {platform.python_version()}; {package_versions()}",
+            f"- sessionkv's mset batch check: {batch_check_kind()}",
             f"- servers (started by the bench on loopback ports): {servers}",
         ]
     )

@@ -35,6 +35,9 @@ if ((latest)); then
   pins=(--upgrade --upgrade-strategy eager)
 else
   pins=(-c constraints.txt)
+  # The isolated build environment reads constraints only from the environment: this pins the mypy
+  # that compiles the mset batch check (scripts/compile_batch_check.py) to the locked one too.
+  export PIP_CONSTRAINT="$PWD/constraints.txt"
 fi
 pip_install() { python -m pip install -q --disable-pip-version-check "${pins[@]}" "$@"; }
 pip_install -e ".[dev]"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import venv
@@ -9,7 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from servers.availability import in_ci
+
 ROOT = Path(__file__).resolve().parents[2]
+
+COMPILED = "from sessionkv import batch_check; print(batch_check.COMPILED)"
 
 TRY_REDIS = """
 import sessionkv
@@ -20,14 +25,28 @@ except sessionkv.MissingExtraError as exc:
 """
 
 
-@pytest.mark.slow
-def test_core_only_install(tmp_path: Path) -> None:
+def fresh_install(tmp_path: Path, **env: str) -> Path:
+    """A new virtualenv with a copy of this checkout pip-installed (a wheel build); returns its directory."""
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
-    python = env_dir / "bin" / "python"
     src = tmp_path / "src"
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", "*.egg-info", "__pycache__", ".*cache"))
-    subprocess.run([python, "-m", "pip", "install", "-q", str(src)], check=True, capture_output=True)
+    ignore = shutil.ignore_patterns(".git", "*.egg-info", "__pycache__", ".*cache", "*.so", "*.pyd", "build")
+    shutil.copytree(ROOT, src, ignore=ignore)
+    python = env_dir / "bin" / "python"
+    done = subprocess.run(
+        [python, "-m", "pip", "install", "-v", str(src)], capture_output=True, text=True, env={**os.environ, **env}
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return env_dir
+
+
+@pytest.mark.slow
+def test_core_only_install(tmp_path: Path) -> None:
+    env_dir = fresh_install(tmp_path)
+    python = env_dir / "bin" / "python"
+    compiled = subprocess.run([python, "-c", COMPILED], check=True, capture_output=True, text=True).stdout
+    assert compiled.strip() == "True" or not in_ci(), "CI installs with a compiler: the batch check must compile"
+
     freeze = subprocess.run([python, "-m", "pip", "freeze"], check=True, capture_output=True, text=True).stdout
     assert "redis" not in freeze.lower().replace("sessionkv", "")
 
@@ -45,3 +64,13 @@ def test_core_only_install(tmp_path: Path) -> None:
     demo = subprocess.run([cli, "demo"], capture_output=True, text=True, timeout=60)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "demo complete" in demo.stdout
+
+
+@pytest.mark.slow
+def test_an_install_without_a_compiler_runs_the_plain_check(tmp_path: Path) -> None:
+    env_dir = fresh_install(tmp_path, CC="/bin/false")  # what a machine without gcc looks like to mypyc
+    python = env_dir / "bin" / "python"
+    compiled = subprocess.run([python, "-c", COMPILED], check=True, capture_output=True, text=True).stdout
+    assert compiled.strip() == "False"
+    demo = subprocess.run([env_dir / "bin" / "sessionkv", "demo"], capture_output=True, text=True, timeout=60)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
