@@ -22,6 +22,11 @@ missing=()
 for bin in "${!SERVERS[@]}"; do
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/bin/$bin" ] || missing+=(${SERVERS[$bin]})
 done
+# A C compiler and Python's headers: the install compiles the mset batch check with mypyc (the tests
+# require the compiled one under CI; without them an install falls back to plain Python).
+command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+python3 -c 'import os, sysconfig; os.stat(os.path.join(sysconfig.get_paths()["include"], "Python.h"))' \
+  2>/dev/null || missing+=(python3-dev)
 if ((${#missing[@]})); then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq

@@ -30,7 +30,7 @@ def fresh_install(tmp_path: Path, **env: str) -> Path:
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     src = tmp_path / "src"
-    ignore = shutil.ignore_patterns(".git", "*.egg-info", "__pycache__", ".*cache", "*.so", "*.pyd", "build")
+    ignore = shutil.ignore_patterns(".git", ".venv*", "*.egg-info", "__pycache__", ".*cache", "*.so", "*.pyd", "build")
     shutil.copytree(ROOT, src, ignore=ignore)
     python = env_dir / "bin" / "python"
     done = subprocess.run(
