@@ -57,7 +57,10 @@ class CompileBatchCheckHook(BuildHookInterface):  # type: ignore[type-arg]
         except (OSError, subprocess.CalledProcessError) as exc:
             detail = getattr(exc, "stderr", None) or getattr(exc, "stdout", None) or str(exc)
             last = detail.strip().splitlines()[-1] if detail.strip() else type(exc).__name__
-            self.app.display_warning(f"sessionkv: the mset batch check stays plain Python (mypyc failed: {last})")
+            self.app.display_warning(
+                f"sessionkv: the mset batch check stays plain Python (mypyc failed: {last}); for the compiled"
+                " one, install a C compiler and Python's headers (Debian: apt install gcc python3-dev) and reinstall"
+            )
             return
         if version == "editable":  # the package is imported from the source tree: put the build there
             for path in built:

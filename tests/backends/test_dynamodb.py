@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from dynamodb_faults import count_calls, partial_batches, throttle
+from dynamodb_items import backdate
 
 from servers.availability import server_unavailable
 from servers.dynamodb_process import table_url
@@ -45,18 +46,6 @@ async def raw_item(store: DynamoDBStore, key: str) -> dict[str, Any] | None:
     )
     item: dict[str, Any] | None = reply.get("Item")
     return item
-
-
-async def backdate(store: DynamoDBStore, key: str) -> None:
-    """Make ``key`` expired in the table without deleting it (what DynamoDB's lazy TTL leaves behind)."""
-    past = time.time() - 60
-    await store.client.update_item(
-        TableName=store.table,
-        Key=primary_key(store.namespace, key),
-        UpdateExpression="SET #e = :e, #t = :t",
-        ExpressionAttributeNames={"#e": "exp", "#t": "ttl"},
-        ExpressionAttributeValues={":e": {"N": f"{past:.6f}"}, ":t": {"N": str(int(past))}},
-    )
 
 
 async def test_opened_by_url_through_the_plugin(dynamodb_server: Endpoint) -> None:

@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 from contended_counter import count_from_processes
 from dynamodb_faults import count_calls, lose_replies, throttle
+from dynamodb_items import backdate
 
 from sessionkv import StoreError
 from sessionkv_dynamodb.layout import VERSION_SIZE, primary_key
@@ -35,18 +36,6 @@ async def stored_ver(store: DynamoDBStore, key: str) -> Any:
     """The ``ver`` attribute of ``key``'s item, read behind the store's back."""
     reply = await store.client.get_item(TableName=store.table, Key=primary_key(store.namespace, key))
     return reply.get("Item", {}).get("ver", {}).get("B")
-
-
-async def backdate(store: DynamoDBStore, key: str) -> None:
-    """Make ``key`` expired without deleting it (what DynamoDB's lazy TTL deletion leaves in the table)."""
-    past = time.time() - 60
-    await store.client.update_item(
-        TableName=store.table,
-        Key=primary_key(store.namespace, key),
-        UpdateExpression="SET #e = :e",
-        ExpressionAttributeNames={"#e": "exp"},
-        ExpressionAttributeValues={":e": {"N": f"{past:.6f}"}},
-    )
 
 
 @pytest.mark.asyncio
