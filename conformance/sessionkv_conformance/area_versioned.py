@@ -156,7 +156,7 @@ class VersionedTests:
         assert await first.acquire() is True and first.held
         assert await second.acquire() is False and not second.held
         assert await second.release() is False and await second.renew() is False, "a non-owner released or renewed"
-        assert await store.get("job") == first.token
+        assert await store.get(first.key) == first.token
         assert await first.renew() is True
         assert await first.release() is True and not first.held
         assert await first.release() is False, "a second release reported success"
@@ -180,7 +180,7 @@ class VersionedTests:
         assert await taker.acquire(), "an expired lease could not be taken"
         assert await lapsed.renew() is False, "a lapsed owner renewed a lease someone else holds"
         assert await lapsed.release() is False
-        assert await store.get("lapsing") == taker.token, "the lapsed owner disturbed the new owner's lease"
+        assert await store.get(taker.key) == taker.token, "the lapsed owner disturbed the new owner's lease"
         await taker.release()
 
     async def test_lease_wait_polls_until_released(self, store: SessionKVStore) -> None:

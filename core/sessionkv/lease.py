@@ -8,7 +8,9 @@ strictly increases with every acquisition of a name where the backend declares
 ``fencing="strict"``, and the resource protected by the lease must refuse a write whose token is
 lower than one it has seen (``sessionkv.Documents.save(..., fence=lease.fence)`` does exactly that).
 
-The lease key is ``name``; the fencing counter is ``name + FENCE_SUFFIX``, kept for a year. An
+The lease key is ``LEASE_PREFIX + name``, apart from the application's keys, so a lease may be named
+after the key it protects (``store.lease("conversation/c1")`` beside the document ``conversation/c1``)
+without colliding with it; the fencing counter is ``key + FENCE_SUFFIX``, kept for a year. An
 acquisition takes the lease (``cas`` on an absent key), increments the counter, then checks it
 still holds the lease; so fences of successful acquisitions increase in acquisition order even if
 an owner pauses between the two steps.
@@ -28,6 +30,8 @@ from .versioned import Version
 if TYPE_CHECKING:
     from .store import SessionKVStore
 
+#: Prefix of every lease's key: leases live apart from the keys they protect.
+LEASE_PREFIX = "#lease/"
 #: Suffix of the key holding a name's fencing counter.
 FENCE_SUFFIX = "#fence"
 #: How long a fencing counter lives after its last increment (it must outlive every lease on the name).
@@ -46,7 +50,9 @@ class Lease:
     def __init__(self, store: SessionKVStore, name: str, ttl: float, *, wait: float = 0.0) -> None:
         caps = store.capabilities
         self.store = store
-        self.name = check_key(name, caps)
+        self.name = check_key(name)
+        #: The store key holding the lease (``LEASE_PREFIX + name``).
+        self.key = check_key(LEASE_PREFIX + self.name, caps)
         self.ttl = check_ttl(ttl, caps)  # below the backend's minimum: rounded up, never 0
         if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not wait >= 0:
             raise ValueError(f"wait must be a number of seconds >= 0, got {wait!r}")
@@ -71,7 +77,7 @@ class Lease:
         delay = FIRST_POLL
         while True:
             token = secrets.token_bytes(16)
-            version = await self.store.cas(self.name, token, self.ttl, version=None)
+            version = await self.store.cas(self.key, token, self.ttl, version=None)
             if version is not None:
                 self.token, self._version = token, version
                 self.fence = await self._next_fence()
@@ -88,7 +94,7 @@ class Lease:
         """Extend the lease by ``ttl`` if this object still holds it; False (and no longer held) if it was lost."""
         if self.token is None:
             return False
-        version = await self.store.cas(self.name, self.token, self.ttl, version=self._version)
+        version = await self.store.cas(self.key, self.token, self.ttl, version=self._version)
         if version is None:
             self._forget()
             return False
@@ -102,7 +108,7 @@ class Lease:
             return False
         self._forget()
         # shielded: a cancelled caller still releases (otherwise the lease simply expires)
-        return await asyncio.shield(self.store.delete_if(self.name, version))
+        return await asyncio.shield(self.store.delete_if(self.key, version))
 
     async def _still_held(self) -> bool:
         """True if the lease key still holds this acquisition's write (checked after taking the fence).
@@ -113,7 +119,7 @@ class Lease:
         """
         if self.fence is None:
             return True
-        current = await self.store.get_versioned(self.name)
+        current = await self.store.get_versioned(self.key)
         return current is not None and current.version == self._version
 
     def _forget(self) -> None:
@@ -123,7 +129,7 @@ class Lease:
         """Increment the name's fencing counter with ``cas`` (strictly increasing where cas is linearizable)."""
         if self.store.capabilities.fencing == "none":
             return None
-        key = self.name + FENCE_SUFFIX
+        key = self.key + FENCE_SUFFIX
         while True:
             current = await self.store.get_versioned(key)
             number = int(current.value) + 1 if current is not None else 1

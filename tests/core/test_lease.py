@@ -28,7 +28,7 @@ async def test_an_owner_paused_while_taking_its_fence_does_not_win() -> None:
     fast = store.lease("job", 10)
     assert await fast.acquire() and fast.fence == 1
     assert await attempt is False and not slow.held and slow.fence is None
-    assert await store.get("job") == fast.token
+    assert await store.get(fast.key) == fast.token
 
 
 async def test_release_survives_the_caller_being_cancelled() -> None:
@@ -45,7 +45,7 @@ async def test_release_survives_the_caller_being_cancelled() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert await store.get("job") is None and not lease.held
+    assert await store.get(lease.key) is None and not lease.held
 
 
 async def test_a_ttl_below_the_minimum_is_rounded_up_never_zero() -> None:
@@ -88,3 +88,16 @@ async def test_a_stale_fence_is_refused_even_from_a_fresh_documents_object() -> 
     with pytest.raises(FencedOutError):
         await second.save("x", b"stale", version, 60, fence=3)
     assert await first.load("x") == (b"v1", version)
+
+
+async def test_a_lease_named_after_the_key_it_protects_does_not_collide_with_it() -> None:
+    """The natural use (issue #24): lease a document under its own key; the lease lives apart from it."""
+    store = MemoryStore()
+    docs = Documents(store, "conversation/")
+    await docs.update("c1", lambda turns: (turns or b"") + b"C,", ttl=60)
+    async with store.lease("conversation/c1", ttl=10) as lease:
+        assert lease.key != "conversation/c1"
+        await docs.update("c1", lambda turns: (turns or b"") + b"D,", ttl=60, fence=lease.fence)
+        assert await store.get(lease.key) == lease.token, "the document's write disturbed the lease"
+    assert (await docs.load("c1"))[0] == b"C,D,"
+    assert await store.get(lease.key) is None
