@@ -1,7 +1,7 @@
-"""The backend-author path works from the main README alone.
+"""The backend-author path works from its documentation page alone (docs/writing-a-backend.md).
 
-The README's example backend (plugin and store) and its ``StoreConformance`` test file are
-copied out of README.md as they are, into a fresh directory; the test file certifies the store
+The page's example backend (plugin and store) and its ``StoreConformance`` test file are
+copied out of the page as they are, into a fresh directory; the test file certifies the store
 with zero failures, and ``sessionkv check`` certifies it by URL.
 """
 
@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).parents[2] / "README.md"
+PAGE = Path(__file__).parents[2] / "docs" / "writing-a-backend.md"
 FILES = ("sessionkv_mykv/plugin.py", "sessionkv_mykv/store.py", "tests/test_mykv_conformance.py")
 
 
 def readme_files() -> dict[str, str]:
-    """Every python block of the README whose first line is ``# <one of FILES>``."""
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    """Every python block of the page whose first line is ``# <one of FILES>``."""
+    blocks = re.findall(r"```python\n(.*?)```", PAGE.read_text(), re.S)
     found = {}
     for block in blocks:
         first = block.splitlines()[0]
@@ -35,7 +35,7 @@ def readme_files() -> dict[str, str]:
 def author_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("author")
     files = readme_files()
-    assert sorted(files) == sorted(FILES), "the README lost one of the author's files"
+    assert sorted(files) == sorted(FILES), "the page lost one of the author's files"
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
