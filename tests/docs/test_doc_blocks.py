@@ -8,13 +8,14 @@ fixtures started (tests/servers/), never a hand-kept copy.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from doc_blocks import PAGES, ROOT, SERVERS, Block, all_blocks, files_before
+from doc_blocks import PAGES, ROOT, SERVERS, Block, all_blocks, files_before, python_blocks
 from markdown_it import MarkdownIt
 
 BLOCKS = all_blocks()
@@ -72,6 +73,13 @@ def test_blocks_are_found_and_few_are_not_run() -> None:
     assert len(shown) <= MAX_NOT_RUN, f"too many blocks marked not run: {shown}"
 
 
+@pytest.mark.parametrize("page", PAGES, ids=[str(page.relative_to(ROOT)) for page in PAGES])
+def test_no_python_block_escapes_the_collector(page: Path) -> None:
+    """A fence the parser does not see as one (indented under an admonition, say) would never run: none may exist."""
+    opened = re.findall(r"^[ \t>]*(?:```|~~~)[ \t]*py(?:thon)?\b", page.read_text(encoding="utf-8"), re.M)
+    assert len(opened) == len(python_blocks(page)), f"{page.name}: a Python block is not collected as a program"
+
+
 def test_readme_is_a_landing_page() -> None:
     lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
     assert len(lines) <= README_MAX_LINES, f"README.md has {len(lines)} lines; the details belong in docs/"
@@ -92,3 +100,23 @@ def test_readme_links_resolve() -> None:
     assert len(local) >= 10, f"the README links into the docs too little: {local}"
     missing = [href for href in local if not (ROOT / href).exists()]
     assert not missing, f"README.md links to missing files: {missing}"
+
+
+def test_blocks_are_told_apart(tmp_path: Path) -> None:
+    """Programs, files of a multi-file example and blocks marked not run, as the pages write them."""
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```python\nprint(1)\n```\n\n"
+        "```py title=x\n# pkg/mod.py\nX = 1\n```\n\n"
+        "<!-- not run: needs a GPU -->\n```python\nimport torch\n```\n\n"
+        "```pycon\n>>> 1\n```\n\n"
+        "    ```python\n    indented code, not a fence\n    ```\n\n"
+        "```python\nsee redis://localhost:6379/0 and localhost:8000\n```\n",
+        encoding="utf-8",
+    )
+    program, module, shown, server = python_blocks(page)
+    assert (program.line, program.file, program.not_run) == (1, None, None)
+    assert (module.file, module.is_test_file, module.not_run) == ("pkg/mod.py", False, None)
+    assert shown.not_run == "needs a GPU" and shown.file is None
+    assert server.servers == ["redis_server", "dynamodb_server"] and program.servers == []
+    assert files_before(server) == [module]
