@@ -9,6 +9,20 @@ item was missing cannot hide the new key. Repeats are removed, and dead entries 
 compare-and-swap rewrite (``ms ... C<cas>``; an emptied item is ``md ... C<cas>``): any append in
 between makes it fail, so nothing a writer added is ever lost.
 
+Footprint: index items expire with their last member. Every write knows its keys' deadlines; an
+index item is created with the deadline of the keys it files (``T`` on the ``ME``), and a write whose
+key outlives what this store last set on a shard adds ``mg <shard> T<deadline + slack>`` to the same
+pipeline (``raise_due``; an append keeps the item's old exptime). A new item gets one second more
+than its keys (memcached's clock ticks per second: a key written in the next second needs no
+re-timing). The slack (a quarter of the ttl, at least a second) means a busy directory is re-timed
+once per slack, not per write, and it outlives its last member by at most that. A shard never re-timed lower is safe for one store; two stores
+writing one directory with different ttls can shorten it, which then behaves as an eviction (below).
+Dead entries go with the compaction that already exists: it checks each entry (a leaf's data item,
+a sub-directory's index items) and rewrites the shard without the dead ones, keeping its exptime
+(``t``), so a directory that saw a million expired keys holds only its live names. A shard that
+holds more live names than memcached's item size limit makes the write fail loudly
+(``ProtocolError``), never silently drop a name.
+
 memcached may evict index items like any other. ``touch`` (the registry's heartbeat) compares the
 epoch of every index item on its keys' paths with the one it last saw and re-appends its live keys
 where it changed or vanished; ``set``/``mset`` always append, so re-writing a lost record repairs
@@ -18,7 +32,8 @@ its path too.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from aiomcache.pool import Connection
@@ -31,8 +46,13 @@ MAX_ROUNDS = 8
 #: A shard is compacted (repeats removed) once a store appended this many bytes to it, or as many as
 #: it held at its last compaction, whichever is more: amortised O(1) per append.
 COMPACT_MIN = 16 * 1024
-#: Local bookkeeping (epochs, appended bytes) is forgotten beyond this many shards.
+#: Local bookkeeping (epochs, appended bytes, deadlines) is forgotten beyond this many shards.
 MAX_TRACKED = 200_000
+#: A re-timed shard lives this fraction of the ttl past the deadline that needed it (at least 1 s).
+SLACK = 0.25
+
+#: Turns a deadline (this machine's Unix time) into memcached's exptime for it (never early).
+ExptimeOf = Callable[[float], int]
 
 
 @dataclass
@@ -41,6 +61,8 @@ class ShardWrite:
 
     directory: str
     entries: dict[bytes, None] = field(default_factory=dict)
+    #: the latest deadline (Unix time) among the keys this write files under the shard
+    deadline: float = 0.0
 
     @property
     def depth(self) -> int:
@@ -64,6 +86,8 @@ class ShardRead:
     cas: int
     flags: int
     entries: list[tuple[bytes, str]]
+    #: remaining seconds of the item (``t``; -1: never expires)
+    ttl: int = -1
 
 
 def _epoch() -> int:
@@ -77,8 +101,10 @@ def _deepest_first(keys: Iterable[bytes], plan: Plan) -> list[bytes]:
 class DirectoryIndex:
     """Plans, writes, repairs and lists the directory index of one namespace (see the module docstring)."""
 
-    def __init__(self, space: KeySpace) -> None:
+    def __init__(self, space: KeySpace, exptime_of: ExptimeOf) -> None:
         self.space = space
+        self._exptime_of = exptime_of
+        self._deadlines: dict[bytes, float] = {}
         self._epochs: dict[bytes, int] = {}
         self._appended: dict[bytes, int] = {}
         self._compacted_size: dict[bytes, int] = {}
@@ -86,26 +112,30 @@ class DirectoryIndex:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def plan(self, keys: Iterable[str]) -> Plan:
-        """The appends that make every key of ``keys`` reachable from the root (each directory's path once)."""
+    def plan(self, keys: Iterable[str], deadlines: Iterable[float] | float = 0.0) -> Plan:
+        """The appends that make every key of ``keys`` reachable from the root (each directory's path once),
+        each shard with the latest deadline of the keys below it (one per key, or one for all)."""
         plan: Plan = {}
-        seen: set[str] = set()
-        for key in keys:
+        latest: dict[str, float] = {}  # directory -> latest deadline of a key at or below it
+        keys = list(keys)
+        every = [float(deadlines)] * len(keys) if isinstance(deadlines, (int, float)) else list(deadlines)
+        for key, deadline in zip(keys, every, strict=True):
             directory, leaf = split(key)
-            self._add(plan, directory, LEAF, leaf)
-            while directory and directory not in seen:
-                seen.add(directory)
+            self._add(plan, directory, LEAF, leaf, deadline)
+            while directory and latest.get(directory, -1.0) < deadline:
+                latest[directory] = deadline
                 parent, name = split(directory[:-1])
-                self._add(plan, parent, SUBDIR, name)
+                self._add(plan, parent, SUBDIR, name, deadline)
                 directory = parent
         return plan
 
-    def _add(self, plan: Plan, directory: str, kind: bytes, name: str) -> None:
+    def _add(self, plan: Plan, directory: str, kind: bytes, name: str, deadline: float) -> None:
         shard_key = self._shard_key(directory, shard_of(name))
         write = plan.get(shard_key)
         if write is None:
             write = plan[shard_key] = ShardWrite(directory)
         write.entries[encode_entry(kind, name)] = None
+        write.deadline = max(write.deadline, deadline)
 
     def _shard_key(self, directory: str, shard: int) -> bytes:
         cached = self._shard_keys.get((directory, shard))
@@ -124,8 +154,29 @@ class DirectoryIndex:
             self._count(shard_key, len(payload))
         return order
 
+    def raise_due(self, pipe: Pipeline, plan: Plan, only: Iterable[bytes] | None = None) -> list[bytes]:
+        """Queue ``mg <shard> T<...>`` for the shards whose new deadline passes what this store last set on them
+        (module docstring); returns them, in order. ``settled`` reads their replies."""
+        due = [k for k in (plan if only is None else only) if plan[k].deadline > self._deadlines.get(k, 0.0)]
+        for shard_key in due:
+            pipe.meta_get(shard_key, b"T%d" % self._exptime_of(self._slacked(plan[shard_key].deadline)))
+        return due
+
+    def settled(self, plan: Plan, due: list[bytes], replies: Iterable[object]) -> None:
+        """Remember the deadlines ``raise_due`` set (a miss is created by ``settle``, with its deadline)."""
+        for shard_key, reply in zip(due, replies, strict=True):
+            if _hit(reply):
+                self._remember_deadline(shard_key, self._slacked(plan[shard_key].deadline))
+
+    @staticmethod
+    def _slacked(deadline: float) -> float:
+        return deadline + max(1.0, (deadline - time.time()) * SLACK)
+
     async def settle(self, conn: Connection, plan: Plan, order: list[bytes], replies: Iterable[object]) -> None:
-        """Finish appends that found no index item: create it, then append every ancestor again."""
+        """Finish appends that found no index item: create it, then append every ancestor again.
+
+        (An append refused for size is memcached's SERVER_ERROR, which ``Pipeline.run`` raises as ``ProtocolError``.)
+        """
         create = {k: True for k, reply in zip(order, replies, strict=True) if not _hit(reply)}
         for _ in range(MAX_ROUNDS):
             if not create:
@@ -142,9 +193,13 @@ class DirectoryIndex:
             for shard_key in order:
                 is_create = create.get(shard_key, False)
                 if is_create:
-                    epoch = _epoch()
-                    pipe.meta_set(shard_key, plan[shard_key].payload(), b"ME F%d" % epoch)
+                    # one second past its keys: memcached's clock ticks per second, so a key written within
+                    # the next second (same ttl) expires no later, and needs no re-timing
+                    epoch, deadline = _epoch(), plan[shard_key].deadline + 1 if plan[shard_key].deadline else 0.0
+                    exptime = b" T%d" % self._exptime_of(deadline) if deadline else b""
+                    pipe.meta_set(shard_key, plan[shard_key].payload(), b"ME F%d%s" % (epoch, exptime))
                     self._remember_epoch(shard_key, epoch)
+                    self._remember_deadline(shard_key, deadline)
                 else:
                     pipe.meta_set(shard_key, plan[shard_key].payload(), b"MA")
                 modes.append(is_create)
@@ -155,27 +210,58 @@ class DirectoryIndex:
             raise ProtocolError(f"directory index items kept vanishing after {MAX_ROUNDS} attempts (eviction storm?)")
 
     async def compact_due(self, conn: Connection, plan: Plan) -> None:
-        """Rewrite the shards of ``plan`` this store appended a lot to, without repeated entries (cas-safe)."""
+        """Rewrite the shards of ``plan`` this store appended a lot to, without repeated or dead entries (cas-safe).
+
+        Each entry is checked once per compaction (a leaf's data item, a sub-directory's index items), and a
+        shard is compacted only after as many bytes were appended as it held: amortised O(1) per append."""
         due = [k for k in plan if self._appended.get(k, 0) >= max(COMPACT_MIN, self._compacted_size.get(k, 0))]
         if not due:
             return
         pipe = Pipeline()
         for shard_key in due:
-            pipe.meta_get(shard_key, b"v c f")
+            pipe.meta_get(shard_key, b"v c f t")
             self._appended[shard_key] = 0
-        reads = await pipe.run(conn)
+        reads: list[tuple[bytes, Meta, list[tuple[bytes, str]]]] = []
+        for shard_key, reply in zip(due, await pipe.run(conn), strict=True):
+            if isinstance(reply, Meta) and reply.value is not None:
+                reads.append((shard_key, reply, list(dict.fromkeys(decode_entries(reply.value)))))
+        alive = await self._alive(conn, [(plan[k].directory, entries) for k, _, entries in reads])
         rewrite = Pipeline()
-        for shard_key, reply in zip(due, reads, strict=True):
-            if not isinstance(reply, Meta) or reply.value is None:
-                continue
-            unique = dict.fromkeys(decode_entries(reply.value))
-            payload = b"".join(encode_entry(kind, name) for kind, name in unique)
+        for shard_key, reply, entries in reads:
+            directory = plan[shard_key].directory
+            kept = [(kind, name) for kind, name in entries if (kind, directory + name) in alive]
+            payload = b"".join(encode_entry(kind, name) for kind, name in kept)
             self._compacted_size[shard_key] = len(payload)
-            if len(payload) < len(reply.value):
-                rewrite.meta_set(
-                    shard_key, payload, b"C%d F%d" % (reply.int_flag(b"c") or 0, reply.int_flag(b"f") or 0)
-                )
+            cas, flags, ttl = reply.int_flag(b"c") or 0, reply.int_flag(b"f") or 0, reply.int_flag(b"t")
+            if not kept:
+                rewrite.meta_delete(shard_key, b"C%d" % cas)
+            elif len(payload) < len(reply.value or b""):
+                rewrite.meta_set(shard_key, payload, b"C%d F%d%s" % (cas, flags, _keep_ttl(ttl)))
         await rewrite.run(conn)  # EX (someone appended meanwhile) or NF (evicted): fine, try again later
+
+    async def _alive(
+        self, conn: Connection, shards: list[tuple[str, list[tuple[bytes, str]]]]
+    ) -> set[tuple[bytes, str]]:
+        """Which ``(kind, directory + name)`` entries still name something: a leaf whose data item exists, a
+        sub-directory with at least one index item. One pipeline of ``mg`` without flags (no value read)."""
+        pipe = Pipeline()
+        asked: list[tuple[tuple[bytes, str], int]] = []
+        for directory, entries in shards:
+            for kind, name in entries:
+                full = directory + name
+                if kind == LEAF:
+                    pipe.meta_get(self.space.data(full))
+                    asked.append(((kind, full), 1))
+                else:
+                    for shard in range(INDEX_SHARDS):
+                        pipe.meta_get(self.space.shard(full + "/", shard))
+                    asked.append(((kind, full), INDEX_SHARDS))
+        replies = iter(await pipe.run(conn))
+        alive: set[tuple[bytes, str]] = set()
+        for entry, count in asked:
+            if sum(_hit(next(replies)) for _ in range(count)):
+                alive.add(entry)
+        return alive
 
     # -- repairing after eviction (touch) ---------------------------------------------------------
 
@@ -212,7 +298,7 @@ class DirectoryIndex:
             pipe = Pipeline()
             for path, _ in frontier:
                 for shard in range(INDEX_SHARDS):
-                    pipe.meta_get(self.space.shard(path, shard), b"v c f")
+                    pipe.meta_get(self.space.shard(path, shard), b"v c f t")
             replies = iter(await pipe.run(conn))
             subdirs: dict[str, None] = {}
             for path, wanted in frontier:
@@ -226,7 +312,8 @@ class DirectoryIndex:
                     examined += len(entries)
                     key = self.space.shard(path, shard)
                     cas, flags = reply.int_flag(b"c") or 0, reply.int_flag(b"f") or 0
-                    reads.append(ShardRead(key, path, wanted, cas, flags, entries))
+                    ttl = reply.int_flag(b"t")
+                    reads.append(ShardRead(key, path, wanted, cas, flags, entries, -1 if ttl is None else ttl))
                     for kind, name in entries:
                         if name.startswith(wanted):
                             if kind == LEAF:
@@ -262,7 +349,7 @@ class DirectoryIndex:
                 continue
             if kept:
                 payload = b"".join(encode_entry(kind, name) for kind, name in kept)
-                pipe.meta_set(read.key, payload, b"C%d F%d" % (read.cas, read.flags))
+                pipe.meta_set(read.key, payload, b"C%d F%d%s" % (read.cas, read.flags, _keep_ttl(read.ttl)))
             else:
                 pipe.meta_delete(read.key, b"C%d" % read.cas)
         await pipe.run(conn)  # EX/NF: someone appended (or it was evicted); the next listing prunes
@@ -274,6 +361,11 @@ class DirectoryIndex:
             self._epochs.clear()
         self._epochs[shard_key] = epoch
 
+    def _remember_deadline(self, shard_key: bytes, deadline: float) -> None:
+        if len(self._deadlines) >= MAX_TRACKED:
+            self._deadlines.clear()
+        self._deadlines[shard_key] = deadline
+
     def _count(self, shard_key: bytes, size: int) -> None:
         if len(self._appended) >= MAX_TRACKED:
             self._appended.clear()
@@ -283,3 +375,10 @@ class DirectoryIndex:
 
 def _hit(reply: object) -> bool:
     return isinstance(reply, Meta) and reply.hit
+
+
+def _keep_ttl(ttl: int | None) -> bytes:
+    """The ``T`` flag that keeps a rewritten item's remaining ttl (``t``); none for an item that never expires."""
+    if ttl is None or ttl < 0:
+        return b""
+    return b" T%d" % max(1, ttl)

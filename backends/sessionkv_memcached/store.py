@@ -92,7 +92,7 @@ class MemcachedStore(SessionKVStore):
         self.config = MemcachedConfig.from_url(parsed, options)
         self.namespace = self.config.namespace
         self._space = KeySpace(server_namespace(self.namespace))
-        self._index = DirectoryIndex(self._space)
+        self._index = DirectoryIndex(self._space, lambda deadline: self._exptime(deadline - time.time() - 1))
         self._pool: TimeoutPool | None = None
         self.keys_examined = 0
         self._clock_offset = 0.0
@@ -145,31 +145,46 @@ class MemcachedStore(SessionKVStore):
         verb = b"replace" if only_if_exists else b"set"
         pipe = Pipeline()
         pipe.store(verb, self._space.data(key), value, self._exptime(ttl))
-        await self._filed("set", [key], pipe, _stored, required=not only_if_exists)
+        await self._filed("set", [key], [ttl], pipe, _stored, required=not only_if_exists)
 
     async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
         pipe = Pipeline()
         for key, value, ttl in items:
             pipe.store(b"set", self._space.data(key), value, self._exptime(ttl))
-        await self._filed("mset", [key for key, _, _ in items], pipe, _stored, required=True)
+        keys, ttls = [key for key, _, _ in items], [ttl for _, _, ttl in items]
+        await self._filed("mset", keys, ttls, pipe, _stored, required=True)
+
+    def _deadline(self, ttl: float) -> float:
+        """When an item written now with ``ttl`` expires at the latest (what ``_exptime`` sends, on our clock)."""
+        return time.time() + math.ceil(ttl) + 1
 
     async def _filed(
-        self, op: str, keys: list[str], data: Pipeline, written: Callable[[object], bool], *, required: bool = False
+        self,
+        op: str,
+        keys: list[str],
+        ttls: list[float],
+        data: Pipeline,
+        written: Callable[[object], bool],
+        *,
+        required: bool = False,
     ) -> list[object]:
         """One pipeline: the data commands queued in ``data`` (one per key), then the index appends for ``keys``
-        (deepest first); if any data command wrote, settle missing index items. Returns the data replies."""
+        (deepest first) and the re-timing of index items the keys outlive; if any data command wrote, settle
+        missing index items. Returns the data replies."""
         index = self._index
-        plan = index.plan(keys)
+        plan = index.plan(keys, [self._deadline(ttl) for ttl in ttls])
         count = len(data)
 
         async def work(conn: Connection) -> list[object]:
             order = index.append(data, plan)
+            due = index.raise_due(data, plan)
             replies = await data.run(conn)
             stored = replies[:count]
             if required and not all(written(reply) for reply in stored):
                 raise ProtocolError(f"{op} answered {next(r for r in stored if not written(r))!r}")
             if any(written(reply) for reply in stored):  # else nothing was written (its entries are pruned later)
-                await index.settle(conn, plan, order, replies[count:])
+                index.settled(plan, due, replies[count + len(order) :])
+                await index.settle(conn, plan, order, replies[count : count + len(order)])
                 await index.compact_due(conn, plan)
             return stored
 
@@ -194,32 +209,37 @@ class MemcachedStore(SessionKVStore):
         return [found.get(key) for key in server_keys]
 
     async def _expire(self, keys: list[str], ttl: float) -> None:
-        exptime = self._exptime(ttl)
+        exptime, index = self._exptime(ttl), self._index
+        plan = index.plan(keys, self._deadline(ttl))
 
         async def work(conn: Connection) -> None:
             pipe = Pipeline()
             for key in keys:
                 pipe.touch(self._space.data(key), exptime)
-            await pipe.run(conn)
+            due = index.raise_due(pipe, plan)  # the index items live as long as the keys now do
+            replies = await pipe.run(conn)
+            index.settled(plan, due, replies[len(keys) :])
 
         await self._run("expire", work)
 
     async def _touch(self, keys: list[str], ttl: float) -> list[str]:
         """``touch`` every key and read the epochs of their index items in one pipeline; repair changed ones."""
-        exptime, index = self._exptime(ttl), self._index
-        plan = index.plan(keys)
+        exptime, index, deadline = self._exptime(ttl), self._index, self._deadline(ttl)
+        plan = index.plan(keys, deadline)
 
         async def work(conn: Connection) -> list[str]:
             pipe = Pipeline()
             for key in keys:
                 pipe.touch(self._space.data(key), exptime)
             order = index.check_epochs(pipe, plan)
+            due = index.raise_due(pipe, plan)
             replies = await pipe.run(conn)
             missing = [key for key, reply in zip(keys, replies, strict=False) if reply != b"TOUCHED"]
-            changed = index.changed(order, replies[len(keys) :])
+            changed = index.changed(order, replies[len(keys) : len(keys) + len(order)])
+            index.settled(plan, due, replies[len(keys) + len(order) :])
             if changed:
                 live = [key for key, reply in zip(keys, replies, strict=False) if reply == b"TOUCHED"]
-                live_plan = index.plan(live)
+                live_plan = index.plan(live, deadline)
                 repair = Pipeline()
                 repaired = index.append(repair, live_plan, only=[k for k in live_plan if k in changed])
                 await index.settle(conn, live_plan, repaired, await repair.run(conn))
@@ -244,7 +264,7 @@ class MemcachedStore(SessionKVStore):
     # -- versioned writes (memcached's cas uniques) ---------------------------------------------------
 
     async def _add(self, key: str, value: bytes, ttl: float) -> bool:
-        return await self._meta_store("add", key, value, b"T%d ME" % self._exptime(ttl)) is not None
+        return await self._meta_store("add", key, value, b"T%d ME" % self._exptime(ttl), ttl) is not None
 
     async def _get_versioned(self, key: str) -> Versioned | None:
         self._require_cas("get_versioned")
@@ -270,7 +290,7 @@ class MemcachedStore(SessionKVStore):
             if unique is None:
                 return None  # not a version this store hands out: it matches nothing
             condition = b"C%d" % unique
-        reply = await self._meta_store("cas", key, value, b"T%d %s c" % (exptime, condition))
+        reply = await self._meta_store("cas", key, value, b"T%d %s c" % (exptime, condition), ttl)
         if reply is None:
             return None
         return self._unique_of("cas", reply)
@@ -289,11 +309,11 @@ class MemcachedStore(SessionKVStore):
 
         return _written(await self._run("delete_if", work))  # HD; EX (changed) or NF (gone): False
 
-    async def _meta_store(self, op: str, key: str, value: bytes, flags: bytes) -> Meta | None:
+    async def _meta_store(self, op: str, key: str, value: bytes, flags: bytes, ttl: float) -> Meta | None:
         """One ``ms`` with ``flags`` (and the index appends); its reply if it stored (``HD``), else None."""
         pipe = Pipeline()
         pipe.meta_set(self._space.data(key), value, flags)
-        [reply] = await self._filed(op, [key], pipe, _written)
+        [reply] = await self._filed(op, [key], [ttl], pipe, _written)
         if not isinstance(reply, Meta) or not _written(reply):
             return None  # NS (add found a live item), EX (cas changed) or NF (gone or expired)
         return reply

@@ -5,9 +5,18 @@ directory it lies in (``""``, ``a/``, ``a/b/`` for ``a/b/c``), scored by its exp
 milliseconds. Each write changes the key and its index entries in one Lua script (atomic, one round
 trip, the server's own clock), so ``keys(prefix)`` reads the sorted set of ``prefix``'s directory from
 "now" on and keeps the members starting with ``prefix``: exact for any prefix, and costing only that
-directory's entries. Expired members are pruned lazily when a directory is listed. Index keys live
+directory's entries. Index keys live
 outside the namespace, under ``INDEX_PREFIX + namespace + directory``: no key of any namespace
 collides with them.
+
+Footprint: an index set never outlives its members. Every script that adds or removes members of an
+index set then ``settle``s it: it removes up to ``PRUNE`` of its expired members (lowest scores first,
+``ZCOUNT`` + ``ZREMRANGEBYRANK``; each expired member is removed once, so amortised O(1) per key) and
+moves the set's own expiry to its latest member's deadline (``PEXPIREAT`` the highest score, read
+with ``ZRANGE -1 -1``: this lengthens and shortens it alike, and needs no ``GT``, which would treat a
+new set's missing ttl as infinite). All of it runs in the write's own script: no extra round trip.
+So a directory never listed again disappears from the server with its last key, and listing
+still prunes the rest (``LIST_LUA``).
 
 One server indexes every directory; its scripts (below) name the index keys themselves.
 
@@ -30,33 +39,59 @@ from typing import Any
 INDEX_PREFIX = "\x00sessionkv-dir\x00"
 #: Members per page when a directory is listed (bounds the time one script blocks the server).
 PAGE = 10_000
+#: Expired members a write removes from each index set it touches (bounds the time one write blocks).
+PRUNE = 64
 
-INDEX_FUNCTIONS = """
+#: ``touched`` index keys and ``settle(now)``: prune a touched set's expired members (at most ``PRUNE``) and
+#: set its expiry to its latest member's deadline (module docstring). Every index-writing script ends with it.
+SETTLE_FUNCTIONS = f"""
+local touched = {{}}
+local function settle(now)
+  for idx in pairs(touched) do
+    local dead = redis.call('ZCOUNT', idx, '-inf', now)
+    if dead > 0 then redis.call('ZREMRANGEBYRANK', idx, 0, math.min(dead, {PRUNE}) - 1) end
+    local last = redis.call('ZRANGE', idx, -1, -1, 'WITHSCORES')
+    if last[2] then redis.call('PEXPIREAT', idx, last[2]) end
+  end
+  touched = {{}}
+end
+"""
+
+INDEX_FUNCTIONS = (
+    SETTLE_FUNCTIONS
+    + """
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function index(idx, key, score)
   redis.call('ZADD', idx, score, key)
+  touched[idx] = true
   local pos = 0
   while true do
     local s = string.find(key, '/', pos + 1, true)
     if not s then break end
-    redis.call('ZADD', idx .. string.sub(key, 1, s), score, key)
+    local sub = idx .. string.sub(key, 1, s)
+    redis.call('ZADD', sub, score, key)
+    touched[sub] = true
     pos = s
   end
 end
 local function unindex(idx, key)
   redis.call('ZREM', idx, key)
+  touched[idx] = true
   local pos = 0
   while true do
     local s = string.find(key, '/', pos + 1, true)
     if not s then break end
-    redis.call('ZREM', idx .. string.sub(key, 1, s), key)
+    local sub = idx .. string.sub(key, 1, s)
+    redis.call('ZREM', sub, key)
+    touched[sub] = true
     pos = s
   end
 end
 """
+)
 
 #: KEYS: full keys. ARGV: index prefix, only_if_exists ("1"/"0"), then value, px, key per item.
 SET_LUA = (
@@ -75,6 +110,7 @@ for i, full in ipairs(KEYS) do
   end
   if ok then index(ARGV[1], ARGV[base + 3], now + px) end
 end
+settle(now)
 return 1
 """
 )
@@ -93,6 +129,7 @@ for i, full in ipairs(KEYS) do
     missing[#missing + 1] = i
   end
 end
+settle(now)
 return missing
 """
 )
@@ -105,6 +142,7 @@ for i, full in ipairs(KEYS) do
   redis.call('DEL', full)
   unindex(ARGV[1], ARGV[1 + i])
 end
+settle(now_ms())
 return 1
 """
 )

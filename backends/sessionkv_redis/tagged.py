@@ -5,7 +5,8 @@ why a key and the index keys of its tagged directories share one). Each item of 
 laid out in KEYS as its data key followed by those index keys, and ARGV gives, per item, how many
 index keys follow. ``plan`` splits a batch into the keys that have no tagged directory (plain
 pipelined commands, as without an index) and one group per slot; the store sends every group's
-script and the plain commands in one cluster pipeline: one round trip per node.
+script and the plain commands in one cluster pipeline: one round trip per node. Each script ends by
+``settle``-ing the index keys it touched (index.py: prune expired members, expire with the latest).
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ from typing import Any
 
 from redis.crc import key_slot
 
-from .index import tagged_directories
+from .index import SETTLE_FUNCTIONS, tagged_directories
 from .versions import cas_script, delete_if_script
 
-_NOW = """
+_NOW = (
+    SETTLE_FUNCTIONS
+    + """
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 """
+)
 
 #: KEYS: per item, its full key then its n index keys. ARGV: only_if_exists ("1"/"0"), then value, px, key, n per item.
 SET_LUA = (
@@ -43,10 +47,14 @@ for a = 2, #ARGV, 4 do
     ok = redis.call('SET', KEYS[k], ARGV[a], 'PX', px)
   end
   if ok then
-    for j = k + 1, k + n do redis.call('ZADD', KEYS[j], now + px, ARGV[a + 2]) end
+    for j = k + 1, k + n do
+      redis.call('ZADD', KEYS[j], now + px, ARGV[a + 2])
+      touched[KEYS[j]] = true
+    end
   end
   k = k + 1 + n
 end
+settle(now)
 return 1
 """
 )
@@ -64,37 +72,54 @@ for a = 2, #ARGV, 2 do
   local n = tonumber(ARGV[a + 1])
   item = item + 1
   if redis.call('PEXPIRE', KEYS[k], px) == 1 then
-    for j = k + 1, k + n do redis.call('ZADD', KEYS[j], now + px, ARGV[a]) end
+    for j = k + 1, k + n do
+      redis.call('ZADD', KEYS[j], now + px, ARGV[a])
+      touched[KEYS[j]] = true
+    end
   else
     missing[#missing + 1] = item
   end
   k = k + 1 + n
 end
+settle(now)
 return missing
 """
 )
 
 #: KEYS: as SET_LUA. ARGV: key, n per item.
-DELETE_LUA = """
+DELETE_LUA = (
+    _NOW
+    + """
 local k = 1
 for a = 1, #ARGV, 2 do
   local n = tonumber(ARGV[a + 1])
   redis.call('DEL', KEYS[k])
-  for j = k + 1, k + n do redis.call('ZREM', KEYS[j], ARGV[a]) end
+  for j = k + 1, k + n do
+    redis.call('ZREM', KEYS[j], ARGV[a])
+    touched[KEYS[j]] = true
+  end
   k = k + 1 + n
 end
+settle(now_ms())
 return 1
 """
+)
 
 #: ``index``/``unindex`` for the one-key versioned scripts: KEYS[1] is the key, KEYS[2..] its index keys.
 _ONE_KEY_FUNCTIONS = (
     _NOW
     + """
 local function index(idx, key, score)
-  for j = 2, #KEYS do redis.call('ZADD', KEYS[j], score, key) end
+  for j = 2, #KEYS do
+    redis.call('ZADD', KEYS[j], score, key)
+    touched[KEYS[j]] = true
+  end
 end
 local function unindex(idx, key)
-  for j = 2, #KEYS do redis.call('ZREM', KEYS[j], key) end
+  for j = 2, #KEYS do
+    redis.call('ZREM', KEYS[j], key)
+    touched[KEYS[j]] = true
+  end
 end
 """
 )

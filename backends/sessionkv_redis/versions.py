@@ -55,7 +55,7 @@ def split(raw: bytes) -> tuple[bytes, bytes]:
 def cas_script(index_lua: str) -> str:
     """KEYS: the full key. ARGV: expected version ("" = absent), stamped value, px, index prefix, key, indexed.
 
-    Returns 1 if it wrote. ``index_lua`` defines ``index(idx, key, score)`` and ``now_ms()``.
+    Returns 1 if it wrote. ``index_lua`` defines ``index(idx, key, score)``, ``settle(now)`` and ``now_ms()``.
     """
     return (
         index_lua
@@ -69,7 +69,11 @@ elseif (not cur) or version_of(cur) ~= ARGV[1] then
 end
 local px = tonumber(ARGV[3])
 redis.call('SET', KEYS[1], ARGV[2], 'PX', px)
-if ARGV[6] == '1' then index(ARGV[4], ARGV[5], now_ms() + px) end
+if ARGV[6] == '1' then
+  local now = now_ms()
+  index(ARGV[4], ARGV[5], now + px)
+  settle(now)
+end
 return 1
 """
     )
@@ -84,7 +88,10 @@ def delete_if_script(index_lua: str) -> str:
 local cur = redis.call('GET', KEYS[1])
 if (not cur) or version_of(cur) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-if ARGV[4] == '1' then unindex(ARGV[2], ARGV[3]) end
+if ARGV[4] == '1' then
+  unindex(ARGV[2], ARGV[3])
+  settle(now_ms())
+end
 return 1
 """
     )

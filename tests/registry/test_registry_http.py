@@ -114,7 +114,7 @@ async def test_health_reports_store_failure_and_stale_maintenance(served: Served
     assert down.status_code == 503
     assert down.json()["status"] == "unavailable" and "injected failure" in down.json()["store"]
 
-    served.store.fail_only = {"touch", "mset"}  # reads work, heartbeats fail: the loop goes stale
+    served.store.fail_only = {"set", "touch", "mset"}  # reads work, heartbeats fail: the loop goes stale
     failures = served.node.failures
     await eventually(true_when(lambda: served.node.is_stale() and served.node.failures > failures))
     stale = await served.client.get("/health")

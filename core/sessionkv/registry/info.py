@@ -71,8 +71,8 @@ class SessionInfo:
 class NodeInfo:
     """A live node's liveness record: its ttl is the registry's, moved by every heartbeat.
 
-    ``last_heartbeat`` is when the record was last written (at start, and whenever the session
-    count changes); ``incarnation`` is random per registry object, so records of a crashed
+    ``last_heartbeat`` is when the record was last written: at start, at every heartbeat, and
+    whenever the session count changes; ``incarnation`` is random per registry object, so records of a crashed
     process are never revived by a new process that reuses its node id.
     """
 

@@ -4,16 +4,19 @@ Each node registers its sessions in a shared store under the key scheme of
 ``sessionkv.registry.keys``; any node lists, inspects or requests the close of any session; a
 node that stops heartbeating (a crash) loses its sessions within its ttl.
 
-The node's liveness record is the lease. It lives ``ttl`` seconds and every heartbeat moves it;
+The node's liveness record is the lease. It lives ``ttl`` seconds and every heartbeat re-writes it
+(one key, with the heartbeat's time: ``NodeInfo.last_heartbeat`` is the last heartbeat);
 session records live ``RECORD_TTL_FACTOR`` times longer and a heartbeat refreshes only the
 ``1/ROLLING_SLICES`` of them refreshed longest ago. Readers count a session as live only while
 its node's record is live and names the same incarnation (one extra batched read of the few node
 records involved), so a crash hides a node's sessions within ``ttl`` although their records
-linger. A heartbeat therefore writes ``1 + N/ROLLING_SLICES`` keys for N sessions in at most two
-store calls: one ``touch`` (slice + node record), and one ``mset`` only when something must be
-re-written. A missing node record or slice record means the store lost data (flush, restart,
-eviction): that heartbeat checks every record and re-writes what is missing, so everything is
-back within one heartbeat. Deletes that failed are retried by the next heartbeats.
+linger. A heartbeat therefore writes ``1 + N/ROLLING_SLICES`` keys for N sessions in at most three
+store calls: one ``set`` (the node record), one ``touch`` (the slice), and one ``mset`` only when
+something must be re-written. A missing slice record (or, on a beat with no slice, a missing node
+record: one ``get``) means the store lost data (flush, restart, eviction): that heartbeat checks
+every record and re-writes what is missing, so everything is back within one heartbeat. Deletes that failed
+are retried by the next heartbeats. A crashed node's records expire with their ttl
+(``RECORD_TTL_FACTOR x ttl``); every backend then holds nothing for them (the store contract).
 """
 
 from __future__ import annotations
@@ -284,16 +287,20 @@ class SessionRegistry:
     async def heartbeat(self) -> HeartbeatResult:
         """Keep this node's sessions alive: ``1 + N/ROLLING_SLICES`` keys written, two store calls.
 
-        One ``touch`` moves the node record (the lease), one moves a slice of the session records.
-        If anything was missing the store lost data: every other record is checked too and all
-        missing ones are re-written with the node record in one ``mset`` (which also announces a
-        changed session count).
+        One ``set`` re-writes the node record (the lease, with this heartbeat's time and session
+        count), one ``touch`` moves a slice of the session records (a beat whose slice is empty reads
+        the node record instead). If a record was missing the store lost data: every other record is
+        checked too and all missing ones are re-written in one ``mset``.
         """
         await self._require_started()
         self._beats += 1
         await self._retry_deletes()
         chunk = self._slice()
-        node_lost = bool(await self.store.touch([self._node_key], self.ttl))
+        # A lost slice record tells a store that lost data; with no slice this beat, the node record does
+        # (one read, no write).
+        node_lost = not chunk and await self.store.get(self._node_key) is None
+        async with self._write_lock:  # the record announces the session count of this moment
+            await self.store.set(*self._node_item())
         missing = await self.store.touch(chunk, self.record_ttl) if chunk else []
         written = 1 + len(chunk)
         now = time.monotonic()
@@ -312,8 +319,6 @@ class SessionRegistry:
             # A session removed meanwhile is gone from _owned: never resurrect it.
             items = [(key, self._owned[key].encoded, self.record_ttl) for key in missing if key in self._owned]
             restored = len(items)
-            if node_lost or restored or self._announced_count != len(self._owned):
-                items.append(self._node_item())
             if items:
                 await self.store.mset(items)
                 written += len(items)
