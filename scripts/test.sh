@@ -54,5 +54,5 @@ ruff check .
 ruff format --check .
 mypy
 python -m bench --quick --out "$(mktemp -d)"  # the benchmarks still run (no timing checked; results discarded)
-NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$(mktemp -d)"  # a broken link or reference fails
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$(mktemp -d)"  # a broken link or reference fails (not --quiet: it hides them)
 python -m pytest -n 2 -q -p no:cacheprovider -p no:benchmark "$@"
