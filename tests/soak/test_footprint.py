@@ -1,0 +1,128 @@
+"""Long-running use on every backend: keys that expire leave nothing behind on the server, listings stay exact.
+
+Each backend gets TTL-cache churn across thousands of never-listed directories (``conv/<n>/state``,
+``flat/<n>``, every tenth key also in the shared ``hot/``) beside ``LIVE_KEYS`` long-lived keys, then a
+registry node that crashes with sessions in many calls. Once the short ttls have passed (plus the
+backend's resolution), the server's own count for the namespace (tests/servers/footprint.py: Redis keys
+on every primary, memcached items after an LRU crawl, etcd keys and leases, DynamoDB items, memory://'s
+entries and directories) must be within ``3 x live + 20``, and every listing exact. Counts, not timings:
+the sleeps only wait for ttls to pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from servers.footprint import LIVE_KEYS, churn_items, footprint, live_items
+from sessionkv import SessionKVStore, SessionRegistry, open_store
+from sessionkv.registry.keys import call_prefix
+
+#: Short-lived keys per churn test (every tenth adds one in ``hot/``), written in batches of ``BATCH``.
+CHURN = 3000
+BATCH = 300
+TTL = 1.0
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One backend under soak: the fixture giving its URL, and how long past a ttl its server may keep a key."""
+
+    name: str
+    fixture: str | None
+    url_of: Callable[[Any], str]
+    #: seconds past a key's ttl before its server holds nothing for it (ttl resolution, sweeps, slack)
+    grace: float
+
+
+def _endpoint_url(endpoint: Any) -> str:
+    return str(endpoint.url)
+
+
+BACKENDS = [
+    Backend("memory", None, lambda _: f"memory://soak-{uuid.uuid4().hex[:8]}?cleanup_interval=0.2", 0.5),
+    Backend("redis", "redis_server", _endpoint_url, 0.2),
+    Backend("redis-cluster", "redis_cluster", _endpoint_url, 0.2),
+    Backend("memcached", "memcached_server", _endpoint_url, 4.0),  # whole seconds + 1, index items' slack
+    Backend("etcd", "etcd_server", _endpoint_url, 3.0),  # leases: whole seconds + reuse window + etcd's check
+    Backend("dynamodb", "dynamodb_table_url", str, 0.5),  # one item per key; TTL deletion (emulated on moto)
+    # Backend("postgresql", "postgres_server", _endpoint_url, 0.5),  <- the PostgreSQL backend: one line here
+]
+
+
+@pytest.fixture(params=BACKENDS, ids=[backend.name for backend in BACKENDS])
+def soak_url(request: pytest.FixtureRequest) -> str:
+    """The URL of one backend's session server (``memory://`` needs none)."""
+    backend: Backend = request.param
+    value = request.getfixturevalue(backend.fixture) if backend.fixture else None
+    request.node.backend = backend
+    return backend.url_of(value)
+
+
+@pytest_asyncio.fixture
+async def soak(soak_url: str, request: pytest.FixtureRequest) -> AsyncIterator[tuple[SessionKVStore, str, Backend]]:
+    """A started store on a namespace of its own, its URL and its backend."""
+    namespace = f"soak-{uuid.uuid4().hex[:10]}:"
+    async with open_store(soak_url, namespace=namespace) as store:
+        yield store, soak_url, request.node.backend
+
+
+def bound(live: int) -> int:
+    return 3 * live + 20
+
+
+@pytest.mark.asyncio
+async def test_ttl_churn_across_many_directories_leaves_only_the_live_keys(
+    soak: tuple[SessionKVStore, str, Backend],
+) -> None:
+    store, url, backend = soak
+    live = live_items()
+    live_keys = sorted(key for key, _, _ in live)
+    live_hot = sorted(key for key in live_keys if key.startswith("hot/"))
+    await store.mset(live)
+    before = await footprint(url, store.namespace)
+    for start in range(0, CHURN, BATCH):
+        await store.mset(churn_items(start, BATCH, TTL))
+    during = await footprint(url, store.namespace)
+    hot_now = set(await store.keys("hot/"))
+    assert set(live_hot) <= hot_now <= set(live_hot) | {key for key, _, _ in churn_items(0, CHURN, TTL)}
+    await asyncio.sleep(TTL + backend.grace)
+    after = await footprint(url, store.namespace)
+    assert sorted(await store.keys("hot/")) == live_hot
+    assert sorted(await store.keys("")) == live_keys
+    assert after["total"] <= bound(LIVE_KEYS), (backend.name, before, during, after)
+    if store.capabilities.directory_listing == "indexed":  # the listing costs the live entries only
+        examined = store.keys_examined
+        assert sorted(await store.keys("hot/")) == live_hot
+        assert examined is not None and store.keys_examined is not None
+        assert store.keys_examined - examined <= 2 * len(live_hot) + 20
+
+
+@pytest.mark.asyncio
+async def test_a_crashed_node_leaves_nothing_once_its_records_lifetime_has_passed(
+    soak: tuple[SessionKVStore, str, Backend],
+) -> None:
+    store, url, backend = soak
+    ttl = 0.2  # records live 10 x ttl = 2 s; the node record and close requests 0.2 s (rounded up by the store)
+    crashed = SessionRegistry(store, node_id="crashed", ttl=ttl)
+    await crashed.start()
+    calls = 200
+    for n in range(calls):
+        await crashed.register(f"call-{n}", f"session-{n}")
+        if n % 4 == 0:
+            await crashed.register(f"call-{n}", f"second-{n}")
+    await crashed.request_close("call-0", "session-0")  # a close request under c/{call-0}/ too
+    assert len(await store.keys(call_prefix("call-0"))) == 2
+    during = await footprint(url, store.namespace)
+    assert during["total"] >= calls  # the records are really on the server (the count can fail)
+    # the node crashes here: no stop(), no more heartbeats
+    await asyncio.sleep(crashed.record_ttl + backend.grace)
+    after = await footprint(url, store.namespace)
+    assert await store.keys("") == []
+    assert after["total"] <= bound(0), (backend.name, during, after)
