@@ -3,4 +3,4 @@
 from __future__ import annotations
 
 # Real-server fixtures (redis_server, redis_cluster, ...); tests/ is on sys.path (rootdir conftest, no __init__.py).
-pytest_plugins = ["servers.redis", "servers.memcached", "servers.dynamodb", "servers.etcd"]
+pytest_plugins = ["servers.redis", "servers.memcached", "servers.dynamodb", "servers.etcd", "servers.postgres"]
