@@ -30,6 +30,7 @@ SERVERS = {
     "localhost:11211": "memcached_server",
     "localhost:2379": "etcd_server",
     "localhost:8000": "dynamodb_server",
+    "localhost:5432": "postgres_server",  # the block names its user: postgresql://postgres@localhost:5432/postgres
 }
 
 

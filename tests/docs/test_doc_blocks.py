@@ -33,7 +33,10 @@ def server_address(request: pytest.FixtureRequest, fixture: str) -> str:
         if "endpoint_url=" not in url:
             pytest.skip("SESSIONKV_DYNAMODB_URL names a real table: the docs' blocks create tables of their own")
         url = url.split("endpoint_url=", 1)[1].split("&", 1)[0]
-    return urlsplit(url).netloc
+    parts = urlsplit(url)
+    if fixture == "postgres_server":  # the block's URL carries its own user and database
+        return f"{parts.hostname}:{parts.port}"
+    return parts.netloc
 
 
 def write(root: Path, block: Block, code: str) -> Path:
