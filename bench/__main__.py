@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     markdown = args.out / "latest.md"
     markdown.write_text(render(context.report, command.strip(), elapsed), encoding="utf-8")
-    draw(context.report.bars, args.out / "latest.png", f"sessionkv: ours / baseline, same run ({command.strip()})")
+    title = f"sessionkv: ours / baseline, same run ({command.strip()})"
+    draw(context.report.bars, args.out / "latest.png", title, context.report.soak)
     print(f"[bench] wrote {markdown} and {args.out / 'latest.png'} in {elapsed:.0f} s")
     return 1 if context.report.failures else 0
 

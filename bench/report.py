@@ -55,12 +55,23 @@ class Bar:
     ratio: Ratio
 
 
+@dataclass(frozen=True)
+class SoakPoint:
+    """One checkpoint of a soak: keys churned so far, keys live then, and what the server held."""
+
+    churned: int
+    live: int
+    footprint: int
+
+
 @dataclass
 class Report:
     """Everything one run produced, in order."""
 
     tables: list[Table] = field(default_factory=list)
     bars: list[Bar] = field(default_factory=list)
+    #: per backend, the soak suite's checkpoints (drawn as lines under the bars)
+    soak: dict[str, list[SoakPoint]] = field(default_factory=dict)
     servers: dict[str, str] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
 

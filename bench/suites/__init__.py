@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..suite import Suite
-from . import dynamodb, etcd, memcached, memory, redis, registry
+from . import dynamodb, etcd, memcached, memory, redis, registry, soak
 
 SUITES: dict[str, Suite] = {
     "memory": memory.run,
@@ -12,4 +12,5 @@ SUITES: dict[str, Suite] = {
     "etcd": etcd.run,
     "dynamodb": dynamodb.run,
     "registry": registry.run,
+    "soak": soak.run,
 }

@@ -1,0 +1,120 @@
+"""Soak: churn many short-lived keys on every backend and follow the server's footprint against the live keys.
+
+Each backend gets ``keys`` writes (1,000,000 in the full run) of ``conv/<n>/state`` and ``flat/<n>`` with a
+short ttl, in batches, never listed (every tenth also in the shared ``hot/``), beside ``LIVE_KEYS`` keys
+that stay. At ten checkpoints, and once more after the last ttl has passed, the server's own count for
+the namespace (tests/servers/footprint.py: Redis keys on every primary, memcached items after an LRU
+crawl, etcd keys + leases, DynamoDB items after a TTL pass, memory://'s entries + directories) is set
+against the live keys (written within the ttl: counted here, at the checkpoint). A footprint that
+follows the live keys stays a small multiple of them; a leak grows with the keys churned. Counts, not
+times: the elapsed column only says how long the churn took.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from servers.footprint import LIVE_KEYS, churn_items, footprint, live_items
+from sessionkv import open_store
+
+from ..report import SoakPoint, Table
+from ..suite import Context, guarded
+
+BATCH = 1_000
+CHECKPOINTS = 10
+
+
+@dataclass(frozen=True)
+class Target:
+    """One backend: its URL (given the context), its ttl for the churn, and how long past it keys may linger."""
+
+    name: str
+    url: Callable[[Context], str]
+    ttl: float
+    grace: float
+
+
+TARGETS = [
+    Target("memory", lambda c: "memory://bench-soak?cleanup_interval=1", 2.0, 1.5),
+    Target("redis", lambda c: c.servers.redis(), 2.0, 0.5),
+    Target("redis cluster", lambda c: c.servers.redis_cluster(), 2.0, 0.5),
+    Target("memcached", lambda c: c.servers.memcached(), 2.0, 5.0),
+    Target("etcd", lambda c: c.servers.etcd(), 2.0, 4.0),
+    Target("dynamodb", lambda c: c.servers.dynamodb("sessionkv-bench-soak"), 2.0, 1.0),
+    # Target("postgresql", lambda c: c.servers.postgresql(), 2.0, 1.0),  <- the PostgreSQL backend: one line here
+]
+
+COLUMNS = ["backend", "keys churned", "elapsed", "live keys", "server footprint", "footprint / live", "detail"]
+
+
+async def churn(context: Context, target: Target, keys: int, table: Table) -> None:
+    """Write ``keys`` short-lived keys to ``target``, adding a row (and a chart point) at every checkpoint."""
+    namespace = f"bench-soak-{int(time.time())}:"
+    url = target.url(context)
+    points: list[SoakPoint] = []
+    async with open_store(url, namespace=namespace) as store:
+        await store.mset(live_items())
+        recent: deque[tuple[float, int]] = deque()  # (deadline, keys) of each churn batch still within its ttl
+        every = max(BATCH, keys // CHECKPOINTS // BATCH * BATCH)
+        started = time.perf_counter()
+        written = 0
+
+        async def checkpoint(label: str) -> None:
+            now = time.monotonic()
+            while recent and recent[0][0] <= now:
+                recent.popleft()
+            live = LIVE_KEYS + sum(count for _, count in recent)
+            counts = await footprint(url, namespace)
+            points.append(SoakPoint(written, live, counts["total"]))
+            detail = ", ".join(f"{name} {value:,}" for name, value in counts.items() if name != "total")
+            table.rows.append(
+                [
+                    target.name,
+                    label,
+                    f"{time.perf_counter() - started:.1f} s",
+                    f"{live:,}",
+                    f"{counts['total']:,}",
+                    f"**{counts['total'] / live:.2f}**",
+                    detail,
+                ]
+            )
+
+        while written < keys:
+            items = churn_items(written, min(BATCH, keys - written), target.ttl)
+            await store.mset(items)
+            written += min(BATCH, keys - written)
+            recent.append((time.monotonic() + target.ttl, len(items)))
+            if written % every == 0 or written == keys:
+                await checkpoint(f"{written:,}")
+        await asyncio.sleep(target.ttl + target.grace)
+        await checkpoint(f"{written:,} + {target.ttl + target.grace:g} s idle")
+        listed = sorted(await store.keys(""))
+        expected = sorted(key for key, _, _ in live_items())
+        if listed != expected:
+            raise AssertionError(f"{target.name}: keys('') lists {len(listed)} keys, not the {len(expected)} live ones")
+        await store.delete(listed)
+    context.report.soak[target.name] = points
+
+
+async def run(context: Context) -> None:
+    keys = 20_000 if context.profile.quick else 1_000_000
+    table = Table(
+        f"soak: server footprint against live keys while {keys:,} keys churn (per backend)",
+        COLUMNS,
+        notes=[
+            "Keys `conv/<n>/state` and `flat/<n>` (one directory each, never listed; every tenth also in `hot/`)",
+            f"with the ttl of each backend's row below, in batches of {BATCH:,}, beside {LIVE_KEYS} keys that stay.",
+            "Live keys: those written within their ttl at the checkpoint (plus the ones that stay). The footprint",
+            "is what the server holds for the namespace (Redis keys incl. directory index sets, memcached items",
+            "after an LRU crawl, etcd keys + leases, DynamoDB items after a TTL pass, memory:// entries +",
+            "directories); the last row per backend is after the ttl has passed: the live keys and their index.",
+            "After it, `keys('')` must list exactly the live keys, or the row is a failure.",
+        ],
+    )
+    context.report.tables.append(table)
+    for target in TARGETS:
+        await guarded(context, f"soak {target.name}", table, lambda t=target: churn(context, t, keys, table))
