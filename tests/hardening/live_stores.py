@@ -23,6 +23,7 @@ LIVE_FIXTURES: dict[str, str | None] = {
     "memcached": "memcached_server",
     "etcd": "etcd_server",
     "dynamodb": "dynamodb_table_url",
+    "postgres": "postgres_server",
 }
 
 

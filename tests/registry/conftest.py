@@ -19,6 +19,7 @@ SERVER_FIXTURES: dict[str, str | None] = {
     "memcached": "memcached_server",
     "etcd": "etcd_server",
     "dynamodb": "dynamodb_server",
+    "postgres": "postgres_server",
 }
 
 

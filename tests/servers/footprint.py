@@ -11,6 +11,7 @@
 - DynamoDB: the table's items (a Scan). ``expired_deleted`` is how many items the TTL pass found expired and
   deleted first: DynamoDB's own TTL process does this on AWS; moto never does, so we do what it would.
 - memory://: entries plus directories of the namespace's dict.
+- PostgreSQL: the namespace's rows of sessionkv's table, expired ones not yet swept included.
 
 A new backend adds one ``async def count(url, namespace) -> dict[str, int]`` to ``COUNTERS``.
 """
@@ -169,6 +170,24 @@ async def memory_counts(url: str, namespace: str) -> Counts:
     return {"total": entries + directories, "entries": entries, "directories": directories}
 
 
+async def postgres_counts(url: str, namespace: str) -> Counts:
+    """Rows of ``namespace`` in sessionkv's table, expired ones included (``total``), and the table's ``rows``."""
+    import asyncpg
+
+    from sessionkv_postgres.config import PostgresConfig
+
+    parsed = StoreURL.parse(url)
+    config = PostgresConfig.from_url(parsed, {"namespace": namespace})
+    conn = await asyncpg.connect(config.dsn, password=config.password)
+    try:
+        table = config.qualified_table
+        total = await conn.fetchval(f"SELECT count(*) FROM {table} WHERE left(key, length($1)) = $1", namespace)
+        rows = await conn.fetchval(f"SELECT count(*) FROM {table}")
+        return {"total": int(total), "rows": int(rows)}
+    finally:
+        await conn.close()
+
+
 COUNTERS: dict[str, Callable[[str, str], Awaitable[Counts]]] = {
     "redis": redis_counts,
     "redis+cluster": redis_counts,
@@ -176,7 +195,8 @@ COUNTERS: dict[str, Callable[[str, str], Awaitable[Counts]]] = {
     "etcd": etcd_counts,
     "dynamodb": dynamodb_counts,
     "memory": memory_counts,
-    # "postgresql": postgres_counts,  <- the PostgreSQL backend's row count goes here (one line)
+    "postgresql": postgres_counts,
+    "postgres": postgres_counts,
 }
 
 

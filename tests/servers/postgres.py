@@ -26,7 +26,7 @@ IMAGE = "postgres:15"
 
 def _local_postgres() -> Endpoint:
     server = start_postgres()
-    return Endpoint(postgres_url(server, create_table="true"), [server])
+    return Endpoint(postgres_url(server, create_table="true", sweep_interval="1"), [server])
 
 
 def _docker_postgres() -> Iterator[str]:
@@ -39,7 +39,7 @@ def _docker_postgres() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Endpoint]:
-    """A PostgreSQL server for the whole test session; its URL creates sessionkv's table on first use."""
+    """A PostgreSQL server for the whole test session; its URL creates sessionkv's table and sweeps every second."""
     binaries = [] if postgres_bin_dir() is not None else ["postgres"]  # Debian keeps it off PATH
     yield from server_ladder(
         "PostgreSQL", env_var=URL_ENV, binaries=binaries, start_local=_local_postgres, docker=_docker_postgres

@@ -52,7 +52,7 @@ BACKENDS = [
     Backend("memcached", "memcached_server", _endpoint_url, 4.0),  # whole seconds + 1, index items' slack
     Backend("etcd", "etcd_server", _endpoint_url, 3.0),  # leases: whole seconds + reuse window + etcd's check
     Backend("dynamodb", "dynamodb_table_url", str, 0.5),  # one item per key; TTL deletion (emulated on moto)
-    # Backend("postgresql", "postgres_server", _endpoint_url, 0.5),  <- the PostgreSQL backend: one line here
+    Backend("postgresql", "postgres_server", _endpoint_url, 2.0),  # the sweep: every second on the test server
 ]
 
 
