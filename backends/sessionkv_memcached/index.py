@@ -15,7 +15,8 @@ key outlives what this store last set on a shard adds ``mg <shard> T<deadline + 
 pipeline (``raise_due``; an append keeps the item's old exptime). A new item gets one second more
 than its keys (memcached's clock ticks per second: a key written in the next second needs no
 re-timing). The slack (a quarter of the ttl, at least a second) means a busy directory is re-timed
-once per slack, not per write, and it outlives its last member by at most that. A shard never re-timed lower is safe for one store; two stores
+once per slack, not per write, and it outlives its last member by at most that. A shard never
+re-timed lower is safe for one store; two stores
 writing one directory with different ttls can shorten it, which then behaves as an eviction (below).
 Dead entries go with the compaction that already exists: it checks each entry (a leaf's data item,
 a sub-directory's index items) and rewrites the shard without the dead ones, keeping its exptime

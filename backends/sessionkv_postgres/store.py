@@ -262,6 +262,7 @@ class PostgresStore(SessionKVStore):
 
     async def _cas(self, key: str, value: bytes, ttl: float, version: Version | None) -> Version | None:
         full = self._ns + escape(key)
+        args: tuple[object, ...]
         if version is None:
             sql, args = self._sql.add, (full, value, ttl)
         else:
