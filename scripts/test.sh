@@ -24,6 +24,8 @@ for bin in "${!SERVERS[@]}"; do
 done
 # A C compiler and Python's headers: the install compiles the mset batch check with mypyc (the tests
 # require the compiled one under CI; without them an install falls back to plain Python).
+# PostgreSQL keeps its server binaries out of PATH, in /usr/lib/postgresql/<major>/bin.
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
 command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 python3 -c 'import os, sysconfig; os.stat(os.path.join(sysconfig.get_paths()["include"], "Python.h"))' \
   2>/dev/null || missing+=(python3-dev)
