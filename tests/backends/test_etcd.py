@@ -210,6 +210,25 @@ async def test_many_expire_calls_leave_a_bounded_number_of_leases(etcd_process: 
 
 
 @pytest.mark.asyncio
+async def test_close_revokes_the_leases_of_deleted_keys_and_keeps_the_others(etcd_process: StartEtcd) -> None:
+    server = etcd_process()
+    url = f"etcd://127.0.0.1:{server.port}"
+    space = namespace()
+    async with EtcdStore(url, namespace=space) as store:
+        await store.set("kept", b"v", 3600)
+        for n in range(5):  # a fresh lease each: expire moves the keys to a new lease
+            await store.set(f"gone{n}", b"v", 3600)
+            await store.expire(f"gone{n}", ttl=7200 + n)
+        await store.delete([f"gone{n}" for n in range(5)])
+        assert lease_count(server) >= 6
+    # a year-long lease of a deleted key must not outlive the store that made it
+    assert lease_count(server) == 1, "close left the leases of deleted keys on the server"
+    async with EtcdStore(url, namespace=space) as again:
+        assert await again.get("kept") == b"v", "close revoked a lease that still held a key"
+        await again.delete(["kept"])
+
+
+@pytest.mark.asyncio
 async def test_declared_min_ttl_holds_for_default_raft_timers(etcd_process: StartEtcd) -> None:
     server = etcd_process(fast_raft=False)
     granted = gateway(server, "/v3/lease/grant", {"TTL": 1})

@@ -7,7 +7,8 @@
   every primary; ``dbsize`` is the sum of ``DBSIZE`` over the primaries.
 - memcached: an LRU crawl first (``lru_crawler crawl all`` reclaims expired items; we wait until it is done),
   then ``lru_crawler metadump all`` counted by the namespace's key prefix; ``curr_items`` as the server says.
-- etcd: keys in the namespace's range, and ``leases`` (every lease on the server: leases are not namespaced).
+- etcd: keys in the namespace's range, and ``leases``: leases are not namespaced, so those holding a key of the
+  namespace or no key at all (an empty lease is a leak whoever left it; leases of other namespaces' keys are not).
 - DynamoDB: the table's items (a Scan). ``expired_deleted`` is how many items the TTL pass found expired and
   deleted first: DynamoDB's own TTL process does this on AWS; moto never does, so we do what it would.
 - memory://: entries plus directories of the namespace's dict.
@@ -19,6 +20,7 @@ A new backend adds one ``async def count(url, namespace) -> dict[str, int]`` to 
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
@@ -130,12 +132,14 @@ async def etcd_counts(url: str, namespace: str) -> Counts:
     async with aiohttp.ClientSession() as session:
         body = {"key": b64(start), "range_end": b64(prefix_range_end(start)), "count_only": True}
         keys = await _etcd_post(session, base, "/kv/range", body)
-        leases = await _etcd_post(session, base, "/lease/leases", {})
-    return {
-        "total": int(keys.get("count", 0)) + len(leases.get("leases") or []),
-        "keys": int(keys.get("count", 0)),
-        "leases": len(leases.get("leases") or []),
-    }
+        listed = (await _etcd_post(session, base, "/lease/leases", {})).get("leases") or []
+        leases = 0
+        for lease in listed:
+            reply = await _etcd_post(session, base, "/kv/lease/timetolive", {"ID": lease["ID"], "keys": True})
+            held = [base64.b64decode(key) for key in reply.get("keys") or []]
+            if int(reply.get("TTL", -1)) > 0 and (not held or any(key.startswith(start) for key in held)):
+                leases += 1
+    return {"total": int(keys.get("count", 0)) + leases, "keys": int(keys.get("count", 0)), "leases": leases}
 
 
 async def dynamodb_counts(url: str, namespace: str) -> Counts:
