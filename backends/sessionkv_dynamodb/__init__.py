@@ -5,6 +5,10 @@ from the standard AWS chain, never from the URL. Options: namespace, region, end
 create_table, connect_timeout, read_timeout, retries, concurrency. The table's definition for
 infrastructure as code: ``python -m sessionkv_dynamodb.table TABLE`` (see ``sessionkv_dynamodb.table``).
 
+Footprint rule: a key is one item. An expired item is invisible at once and deleted by DynamoDB's TTL
+process on the ``ttl`` attribute (typically within days on AWS); with TTL off on the table, expired items
+stay for ever, so ``start()`` warns.
+
 This package does not import aioboto3 until ``DynamoDBStore`` is first accessed or a dynamodb URL is opened.
 """
 

@@ -336,24 +336,51 @@ class DirectoryIndex:
         return {key for key, reply in zip(keys, replies, strict=True) if _hit(reply)}
 
     async def _prune(self, conn: Connection, reads: list[ShardRead], live: set[str], missing_dirs: set[str]) -> None:
-        """Drop repeats, dead leaves and vanished sub-directories by cas; a concurrent append wins."""
-        pipe = Pipeline()
+        """Drop repeats, dead leaves and vanished sub-directories by cas; a concurrent append wins.
+
+        Deepest directories first, one pipeline per depth: a directory whose every shard this prune deleted
+        counts as vanished for its parent's entries in the same listing, so a namespace emptied by ``delete``
+        leaves no index item after one listing (a writer appends a child's entry before its parent's, so a
+        parent rewritten after the child's deletion never loses a name written since).
+        """
+        by_depth: dict[int, list[ShardRead]] = {}
         for read in reads:
-            kept: dict[tuple[bytes, str], None] = {}
-            for kind, name in read.entries:
-                full = read.directory + name
-                examined = name.startswith(read.rest)
-                dead = examined and (full not in live if kind == LEAF else full + "/" in missing_dirs)
-                if not dead:
-                    kept[(kind, name)] = None
-            if len(kept) == len(read.entries):
+            by_depth.setdefault(read.directory.count("/"), []).append(read)
+        for depth in sorted(by_depth, reverse=True):
+            pipe, queued = Pipeline(), []
+            for read in by_depth[depth]:
+                kept = self._kept(read, live, missing_dirs)
+                if len(kept) == len(read.entries):
+                    continue
+                if kept:
+                    payload = b"".join(encode_entry(kind, name) for kind, name in kept)
+                    pipe.meta_set(read.key, payload, b"C%d F%d%s" % (read.cas, read.flags, _keep_ttl(read.ttl)))
+                else:
+                    pipe.meta_delete(read.key, b"C%d" % read.cas)
+                queued.append((read, not kept))
+            if not queued:
                 continue
-            if kept:
-                payload = b"".join(encode_entry(kind, name) for kind, name in kept)
-                pipe.meta_set(read.key, payload, b"C%d F%d%s" % (read.cas, read.flags, _keep_ttl(read.ttl)))
-            else:
-                pipe.meta_delete(read.key, b"C%d" % read.cas)
-        await pipe.run(conn)  # EX/NF: someone appended (or it was evicted); the next listing prunes
+            replies = await pipe.run(conn)  # EX/NF: someone appended (or it was evicted); the next listing prunes
+            outcomes = zip(queued, replies, strict=True)
+            deleted = {read.key for (read, dropped), reply in outcomes if dropped and _hit(reply)}
+            present: dict[str, list[ShardRead]] = {}
+            for read in by_depth[depth]:
+                present.setdefault(read.directory, []).append(read)
+            for directory, shards in present.items():
+                if all(read.key in deleted for read in shards):
+                    missing_dirs.add(directory)
+
+    @staticmethod
+    def _kept(read: ShardRead, live: set[str], missing_dirs: set[str]) -> list[tuple[bytes, str]]:
+        """The entries of ``read`` a prune keeps: each once, minus examined dead leaves and vanished directories."""
+        kept: dict[tuple[bytes, str], None] = {}
+        for kind, name in read.entries:
+            full = read.directory + name
+            examined = name.startswith(read.rest)
+            dead = examined and (full not in live if kind == LEAF else full + "/" in missing_dirs)
+            if not dead:
+                kept[(kind, name)] = None
+        return list(kept)
 
     # -- bookkeeping ------------------------------------------------------------------------------
 

@@ -1,5 +1,8 @@
 """The in-process ``memory://`` backend: sessionkv's embedded default, no server needed.
 
+Footprint rule: expired entries are swept every ``cleanup_interval`` seconds and a directory goes with
+its last entry, so the process holds the live keys only.
+
 Light on purpose: importing the package (as the plugin loader does) imports no store module;
 ``MemoryStore`` and ``InMemorySessionKVStore`` load on first access.
 """

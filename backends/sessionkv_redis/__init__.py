@@ -7,6 +7,8 @@ ssl_certfile, ssl_keyfile, ssl_cert_reqs, ssl_check_hostname (rediss://, and red
 Or wrap a client you own: ``RedisStore(redis.asyncio.Redis(...), namespace="app:")``.
 
 mset is atomic on one server (MULTI/EXEC), not across a cluster; see ``sessionkv_redis.store``.
+Footprint rule: a directory index set expires with its latest member and every write to it prunes up to 64
+expired members, in the writing script (``sessionkv_redis.index``): nothing outlives the keys.
 This package does not import redis-py until ``RedisStore`` or ``RedisSessionKVStore`` (the published
 API's name and constructor) is first accessed, or a redis URL is opened.
 """

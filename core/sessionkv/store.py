@@ -35,6 +35,12 @@ Contract (the conformance suite certifies exactly this text):
 - Every store has a ``namespace`` (default ``"sessionkv:"``) prepended to keys on the server;
   ``keys()`` returns keys without it and never sees other namespaces. A namespace is one segment
   ending in ``:`` or ``/`` (``sessionkv.namespaces``), so no two namespaces share a server key.
+- Footprint: whatever a backend writes on its server to serve a key (index entries and index keys,
+  leases, rows, version records) goes away when the key does, by expiry or ``delete``, within at
+  most one ttl resolution, one sweep interval or the next write to the same directory (each
+  backend's docs say which). A namespace whose keys have all expired costs its server a small
+  constant, however many keys it ever held; listings stay exact meanwhile. ``tests/soak/`` counts
+  this on each built-in backend's real server.
 - Lifecycle: a store opens on its first ``start()`` and closes when every ``start()`` has been
   matched by a ``close()``, so several owners (registries, the application) can share one object.
 - Concurrency (optional; a backend without it raises ``UnsupportedOperationError``):

@@ -181,10 +181,12 @@ async def postgres_counts(url: str, namespace: str) -> Counts:
     from sessionkv_postgres.config import PostgresConfig
 
     parsed = StoreURL.parse(url)
-    config = PostgresConfig.from_url(parsed, {"namespace": namespace})
+    config = PostgresConfig.from_url(parsed, {})  # the table; ``namespace`` may be a prefix of several
     conn = await asyncpg.connect(config.dsn, password=config.password)
     try:
         table = config.qualified_table
+        if await conn.fetchval("SELECT to_regclass($1)", table) is None:  # no table yet: no rows
+            return {"total": 0, "rows": 0}
         total = await conn.fetchval(f"SELECT count(*) FROM {table} WHERE left(key, length($1)) = $1", namespace)
         rows = await conn.fetchval(f"SELECT count(*) FROM {table}")
         return {"total": int(total), "rows": int(rows)}
