@@ -34,6 +34,7 @@ from .periodic import Periodic
 from .plugins import ENTRY_POINT_GROUP, BackendSpec, hookimpl, hookspec, lazy_exports
 from .registry import HeartbeatResult, NodeInfo, SessionInfo, SessionNode, SessionRegistry
 from .store import SessionKVStore, has_native_touch, supports_versions
+from .tiered import TieredStore, tiered
 from .url import Host, StoreURL, redact
 from .versioned import Version, Versioned
 
@@ -69,6 +70,7 @@ __all__ = [
     "StoreError",
     "StoreNotStartedError",
     "StoreURL",
+    "TieredStore",
     "UnknownBackendError",
     "UnsupportedOperationError",
     "ValueTooLargeError",
@@ -87,4 +89,5 @@ __all__ = [
     "resolve_options",
     "sub_namespace",
     "supports_versions",
+    "tiered",
 ]
