@@ -1,4 +1,4 @@
-"""Redis store URLs and options: ``redis://``, ``rediss://``, ``unix://`` and ``redis+cluster://``.
+"""Redis store URLs and options: ``redis://``, ``rediss://``, ``unix://``, ``redis+cluster://``, ``redis+sentinel://``.
 
 Turns a ``StoreURL`` plus keyword overrides into a ``RedisConfig`` (typed, checked, password kept
 out of every repr and error) and builds the redis-py asyncio client from it.
@@ -6,6 +6,7 @@ out of every repr and error) and builds the redis-py asyncio client from it.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,9 @@ from redis.backoff import ExponentialWithJitterBackoff
 
 from sessionkv import NAMESPACE_OPTION, ConfigurationError, Option, StoreURL, resolve_options
 
-SCHEMES = ("redis", "rediss", "unix", "redis+cluster")
+from .sentinel import SENTINEL_OPTIONS, SentinelSettings, build_sentinel_client, parse_service, sentinel_kwargs
+
+SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "redis+sentinel")
 DEFAULT_PORT = 6379
 CERT_REQS = ("none", "optional", "required")
 
@@ -63,16 +66,21 @@ TLS_OPTIONS: dict[str, Option] = {
     "ssl_cert_reqs": Option(str, "required", "server certificate check: none, optional or required", parse=_cert_reqs),
     "ssl_check_hostname": Option(bool, True, "check the server certificate matches the host name"),
 }
-CLUSTER_OPTIONS: dict[str, Option] = {"ssl": Option(bool, False, "talk TLS to the cluster nodes")}
+CLUSTER_OPTIONS: dict[str, Option] = {
+    "ssl": Option(bool, False, "talk TLS to the cluster nodes (redis+sentinel://: to the sentinels and the data nodes)")
+}
 
 #: Every option of every scheme (what ``RedisStore.options`` lists).
-ALL_OPTIONS: dict[str, Option] = {**COMMON_OPTIONS, **DB_OPTIONS, **TLS_OPTIONS, **CLUSTER_OPTIONS}
+ALL_OPTIONS: dict[str, Option] = {**COMMON_OPTIONS, **DB_OPTIONS, **TLS_OPTIONS, **CLUSTER_OPTIONS, **SENTINEL_OPTIONS}
 SCHEME_OPTIONS: dict[str, dict[str, Option]] = {
     "redis": {**COMMON_OPTIONS, **DB_OPTIONS},
     "rediss": {**COMMON_OPTIONS, **DB_OPTIONS, **TLS_OPTIONS},
     "unix": {**COMMON_OPTIONS, **DB_OPTIONS},
     "redis+cluster": {**COMMON_OPTIONS, **TLS_OPTIONS, **CLUSTER_OPTIONS},
+    "redis+sentinel": {**COMMON_OPTIONS, **DB_OPTIONS, **TLS_OPTIONS, **CLUSTER_OPTIONS, **SENTINEL_OPTIONS},
 }
+#: Options whose values are secrets: shown as *** wherever the URL is printed.
+SECRET_OPTIONS = ("sentinel_password",)
 
 
 @dataclass(frozen=True)
@@ -86,10 +94,13 @@ class RedisConfig:
     max_connections: int | None = None
     socket_path: str | None = None
     directory_index: bool = False
+    sentinel: SentinelSettings | None = None
 
     @classmethod
     def from_url(cls, url: StoreURL, overrides: dict[str, Any]) -> RedisConfig:
         """Check ``url`` and options; raise ``ConfigurationError`` (password never shown) when bad."""
+        secrets = {name: url.query[name] for name in SECRET_OPTIONS if name in url.query}
+        url = dataclasses.replace(url, query={**url.query, **dict.fromkeys(secrets, "***")})  # shown in errors
         scheme = url.scheme
         if scheme not in SCHEME_OPTIONS:
             raise ConfigurationError(f"the redis backend serves {', '.join(SCHEMES)}, not {scheme}://")
@@ -99,12 +110,13 @@ class RedisConfig:
             where = {name: [s for s, opts in SCHEME_OPTIONS.items() if name in opts] for name in misplaced}
             hints = "; ".join(f"{n} applies only to {', '.join(s + '://' for s in where[n])}" for n in misplaced)
             raise ConfigurationError(f"option(s) not valid for {scheme}:// in {url}: {hints}")
-        opts = resolve_options(spec, url.query, overrides, scheme=scheme)
+        opts = resolve_options(spec, {**url.query, **secrets}, overrides, scheme=scheme)
         if "ssl_cert_reqs" in overrides:
             opts["ssl_cert_reqs"] = TLS_OPTIONS["ssl_cert_reqs"].from_text("ssl_cert_reqs", opts["ssl_cert_reqs"])
         cluster = scheme == "redis+cluster"
         connection = _connection_kwargs(url, opts)
         socket_path = None
+        sentinel = None
         if scheme == "unix":
             if url.hosts:
                 raise ConfigurationError(f"unix:// takes a socket path and no host: unix:///path/redis.sock, got {url}")
@@ -112,6 +124,12 @@ class RedisConfig:
                 raise ConfigurationError(f"unix:// needs a socket path: unix:///path/redis.sock, got {url}")
             socket_path = url.path
             connection["db"] = opts["db"] or 0
+        elif scheme == "redis+sentinel":
+            if not opts["ssl"] and any(opts[name] != TLS_OPTIONS[name].default for name in TLS_OPTIONS):
+                raise ConfigurationError(f"TLS options need ssl=true on redis+sentinel://, got {url}")
+            service, connection["db"] = parse_service(url, opts["db"])
+            tls = {name: opts[name] for name in TLS_OPTIONS}
+            sentinel = SentinelSettings(service, opts["sentinel_check_interval"], sentinel_kwargs(opts, tls))
         elif cluster:
             if url.path not in ("", "/", "/0"):
                 raise ConfigurationError(f"redis+cluster:// has only database 0 and takes no path, got {url}")
@@ -122,11 +140,13 @@ class RedisConfig:
                 raise ConfigurationError(f"{scheme}:// takes one host; use redis+cluster:// for several: {url}")
             connection["db"] = _database(url, opts["db"])
         indexed = bool(opts["directory_index"])
-        return cls(url, opts["namespace"], cluster, connection, opts["max_connections"], socket_path, indexed)
+        return cls(url, opts["namespace"], cluster, connection, opts["max_connections"], socket_path, indexed, sentinel)
 
     def build_client(self) -> Redis | RedisCluster:
         """A new redis-py asyncio client for this configuration (the caller owns and closes it)."""
         kwargs = dict(self.connection)
+        if self.sentinel is not None:
+            return build_sentinel_client(self.url, self.sentinel, kwargs, self.max_connections)
         if self.cluster:
             nodes = [ClusterNode(h.host, h.port or DEFAULT_PORT) for h in self.url.hosts] or [
                 ClusterNode("127.0.0.1", DEFAULT_PORT)
@@ -168,7 +188,7 @@ def _connection_kwargs(url: StoreURL, opts: dict[str, Any]) -> dict[str, Any]:
         "decode_responses": False,
     }
     if url.scheme == "rediss" or opts.get("ssl"):
-        if url.scheme == "redis+cluster":
+        if url.scheme in ("redis+cluster", "redis+sentinel"):
             kwargs["ssl"] = True
         kwargs.update({name: opts[name] for name in TLS_OPTIONS})
     return kwargs

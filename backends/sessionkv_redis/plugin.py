@@ -7,11 +7,11 @@ from sessionkv import BackendSpec, hookimpl
 def sessionkv_backends() -> list[BackendSpec]:
     return [
         BackendSpec(
-            schemes=("redis", "rediss", "unix", "redis+cluster"),
+            schemes=("redis", "rediss", "unix", "redis+cluster", "redis+sentinel"),
             store="sessionkv_redis.store:RedisStore",
             requires=("redis",),
             install='pip install "sessionkv[redis]"',
             extra="redis",
-            description="Redis and Redis Cluster (redis-py asyncio)",
+            description="Redis, Redis Cluster and Redis Sentinel (redis-py asyncio)",
         )
     ]

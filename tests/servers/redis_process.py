@@ -1,7 +1,12 @@
-"""Throwaway redis-server processes (single node, 3-primary cluster); no pytest, so bench/ can use it too."""
+"""Throwaway redis-server processes (single node, 3-primary cluster); no pytest, so bench/ can use it too.
+
+``SESSIONKV_REDIS_SERVER`` names another server binary to start instead of ``redis-server`` (a path or a
+name on PATH): the same tests then run on a compatible server, e.g. Valkey's ``valkey-server``.
+"""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,10 +21,23 @@ from .process import (
     wait_for_cluster,
 )
 
+SERVER_ENV = "SESSIONKV_REDIS_SERVER"
+
+
+def redis_binary() -> str:
+    """The server binary to start: ``$SESSIONKV_REDIS_SERVER`` if set, else ``redis-server`` from PATH."""
+    chosen = os.environ.get(SERVER_ENV, "").strip()
+    if chosen:
+        found = find_binary(chosen) if os.sep not in chosen else (chosen if os.access(chosen, os.X_OK) else None)
+        if found is None:
+            raise ServerStartError(f"{SERVER_ENV}={chosen} is not an executable server binary")
+        return found
+    return find_binary("redis-server") or "redis-server"
+
 
 def redis_argv(port: int, workdir: Path, extra: Sequence[str] = ()) -> list[str]:
     """The command line of a throwaway redis-server: loopback only, no persistence, files in ``workdir``."""
-    binary = find_binary("redis-server") or "redis-server"
+    binary = redis_binary()
     persistence_off = ["--save", "", "--appendonly", "no"]
     # Values up to 8 MiB (default 512 MiB): certifying the store's max_value_size (read from here) stays fast.
     small_values = ["--proto-max-bulk-len", "8mb"]
