@@ -6,7 +6,9 @@ is one statement, so one round trip: ``get``/``mget`` (``key = ANY($1)``), ``set
 ``touch`` (an ``UPDATE`` of live rows only: never creates; ``touch`` returns the updated keys), ``delete``.
 ``keys(prefix)`` is one index range ``key >= p AND key < prefix_end(p)`` on the ``COLLATE "C"`` primary key
 (never ``LIKE``), so any prefix costs its own rows (``directory_listing="indexed"``); ``keys_examined`` adds
-every row of the range, expired ones included. ``round_trips`` counts the statements sent.
+every row of the range, expired ones included. ``round_trips`` counts the statements sent. A connection goes
+back to the pool without asyncpg's reset query (``_keep_session``): these statements leave no session state,
+so that query would be a second round trip on every operation.
 
 Expiry is the server's: rows hold ``expires_at = now() + ttl`` and every read and condition compares it with
 the server's ``now()``, so nodes need no clock sync. Footprint: an expired row is invisible at once and
@@ -25,6 +27,7 @@ conditional write whose connection broke is never re-sent and raises ``StoreErro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, NoReturn, TypeVar
@@ -76,8 +79,11 @@ CAPABILITIES = StoreCapabilities(
 )
 
 #: The connection broke, or the server is going away or not up yet: a fresh connection may work.
+#: (``InternalClientError``: a connection the server dropped while it sat in the pool can refuse the next
+#: statement with "another operation is in progress" before it notices it is closed.)
 LOST = (
     OSError,
+    pg.InternalClientError,
     pg.PostgresConnectionError,
     pg.AdminShutdownError,
     pg.CrashShutdownError,
@@ -151,13 +157,14 @@ class PostgresStore(SessionKVStore):
                     timeout=config.connect_timeout,
                     statement_cache_size=config.statement_cache_size,
                     server_settings={"application_name": "sessionkv"},
+                    reset=_keep_session,
                 )
         except LOGIN as exc:
             raise ConfigurationError(f"PostgreSQL refused {config.describe()}: {self._clean(exc)}") from None
         except pg.ClientConfigurationError as exc:
             raise ConfigurationError(f"cannot connect to {config.describe()}: {self._clean(exc)}") from None
         except SERVER_ERRORS as exc:
-            self._raise("connect", exc)
+            self._raise("connect", exc, connecting=True)
         try:
             async with pool.acquire(timeout=config.connect_timeout) as conn:
                 await self._check_table(conn)
@@ -253,14 +260,16 @@ class PostgresStore(SessionKVStore):
     # -- versioned writes (versions are the table sequence's numbers) -----------------------------
 
     async def _add(self, key: str, value: bytes, ttl: float) -> bool:
-        return await self._cas(key, value, ttl, None) is not None
+        return await self._cas(key, value, ttl, None, op="add") is not None
 
     async def _get_versioned(self, key: str) -> Versioned | None:
         full = self._ns + escape(key)
         row = await self._call("get_versioned", lambda conn: conn.fetchrow(self._sql.get_versioned, full))
         return None if row is None else Versioned(row[0], int(row[1]))
 
-    async def _cas(self, key: str, value: bytes, ttl: float, version: Version | None) -> Version | None:
+    async def _cas(
+        self, key: str, value: bytes, ttl: float, version: Version | None, *, op: str = "cas"
+    ) -> Version | None:
         full = self._ns + escape(key)
         args: tuple[object, ...]
         if version is None:
@@ -270,7 +279,7 @@ class PostgresStore(SessionKVStore):
             if number is None:  # not a version this store hands out: it matches nothing
                 return None
             sql, args = self._sql.cas, (full, value, ttl, number)
-        written: int | None = await self._call("cas", lambda conn: conn.fetchval(sql, *args), idempotent=False)
+        written: int | None = await self._call(op, lambda conn: conn.fetchval(sql, *args), idempotent=False)
         return written
 
     async def _delete_if(self, key: str, version: Version) -> bool:
@@ -313,14 +322,14 @@ class PostgresStore(SessionKVStore):
                 if attempt == 1 and isinstance(exc, LOST):
                     await self._expire_connections(pool)
                     continue
-                self._raise(op, exc)
+                self._raise(op, exc, connecting=True)  # nothing was sent
             try:
                 self.round_trips += 1
                 return await run(conn)
             except BaseException as exc:
-                broken = isinstance(exc, (*LOST, TimeoutError, asyncio.CancelledError)) or conn.is_closed()
+                broken = isinstance(exc, (*LOST, TimeoutError, asyncio.CancelledError)) or _closed(conn)
                 if broken:
-                    conn.terminate()  # it may be mid-statement: never hand it out again
+                    _drop(conn)  # it may be mid-statement: never hand it out again
                 if not isinstance(exc, SERVER_ERRORS):
                     raise
                 retry = attempt == 1 and idempotent and (isinstance(exc, CONFLICT) or (broken and not _timed_out(exc)))
@@ -332,8 +341,16 @@ class PostgresStore(SessionKVStore):
                     self._raise(op, exc, unknown=True)
                 self._raise(op, exc, unknown=not idempotent and _timed_out(exc))
             finally:
-                await pool.release(conn)
+                await self._release(pool, conn)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _release(self, pool: asyncpg.Pool, conn: Any) -> None:
+        """Give ``conn`` back to the pool; a connection that broke meanwhile is dropped, never an error here
+        (the statement's own outcome, already decided, is what the caller gets)."""
+        try:
+            await pool.release(conn, timeout=self._config.connect_timeout)
+        except (TimeoutError, *SERVER_ERRORS):
+            _drop(conn)
 
     async def _expire_connections(self, pool: asyncpg.Pool) -> None:
         """Have the pool replace every idle connection (after one broke, the others likely did too)."""
@@ -348,9 +365,14 @@ class PostgresStore(SessionKVStore):
         password = self._config.password
         return text.replace(password, "***") if password else text
 
-    def _raise(self, op: str, exc: BaseException, *, unknown: bool = False) -> NoReturn:
-        """Raise ``StoreError`` for a failed ``op``, cause chained, one line, password hidden."""
-        if _timed_out(exc):
+    def _raise(self, op: str, exc: BaseException, *, unknown: bool = False, connecting: bool = False) -> NoReturn:
+        """Raise ``StoreError`` for a failed ``op``, cause chained, one line, password hidden.
+
+        ``connecting``: it failed getting a connection (the statement was not sent).
+        """
+        if _timed_out(exc) and connecting:
+            detail = f"no connection within {self._config.connect_timeout:g} s (connect_timeout option)"
+        elif _timed_out(exc):
             detail = f"no reply within {self._config.command_timeout:g} s (command_timeout option)"
         else:
             detail = self._clean(exc)
@@ -360,6 +382,26 @@ class PostgresStore(SessionKVStore):
 
     def __repr__(self) -> str:
         return f"<PostgresStore {self._config.describe()} namespace={self.namespace!r}>"
+
+
+def _closed(conn: Any) -> bool:
+    """Whether a pooled connection is closed (one that closed mid-statement is already back in the pool)."""
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.InterfaceError:  # "released back to the pool": asyncpg did so when it closed
+        return True
+
+
+def _drop(conn: Any) -> None:
+    """Close a pooled connection at once, so the pool opens a fresh one (a no-op if the pool has it back)."""
+    with contextlib.suppress(asyncpg.InterfaceError):
+        conn.terminate()
+
+
+async def _keep_session(conn: Any) -> None:
+    """The pool's reset between borrowers: nothing to send. sessionkv's statements set no session state (no
+    ``SET``, ``LISTEN``, cursors or session advisory locks; a timed-out connection is terminated, and asyncpg
+    still rolls back a transaction left open), so asyncpg's default reset query would only cost a round trip."""
 
 
 def _timed_out(exc: BaseException) -> bool:

@@ -1,7 +1,7 @@
 """Throwaway servers of every server backend for the fault tests, with the means to hurt them.
 
-``start_faulty(backend)`` starts a Redis, a 3-primary Redis Cluster, a memcached, an etcd or a moto server on
-the per-test factories of tests/servers/ and returns a ``Faulty``: the processes, a URL with short timeouts,
+``start_faulty(backend)`` starts a Redis, a 3-primary Redis Cluster, a memcached, an etcd, a moto or a PostgreSQL
+server on the per-test factories of tests/servers/ and returns a ``Faulty``: the processes, a URL with short timeouts,
 and ``bound``, the longest one call may take with them (from the backend's documented timeout options).
 """
 
@@ -20,6 +20,7 @@ from servers.availability import server_unavailable
 from servers.dynamodb_process import moto_installed, start_moto, table_url, use_dummy_credentials
 from servers.etcd_process import start_etcd
 from servers.memcached_process import memcached_url, start_memcached
+from servers.postgres_process import PostgresProcess, postgres_bin_dir, postgres_url, psql, start_postgres
 from servers.process import ServerProcess, ServerStartError, find_binary
 from servers.redis_process import start_redis, start_redis_cluster
 from sessionkv import open_store
@@ -33,6 +34,7 @@ FAULT_OPTIONS: dict[str, dict[str, str]] = {
     "memcached": {"timeout": str(SHORT), "connect_timeout": str(SHORT)},
     "etcd": {"timeout": "1.0"},
     "dynamodb": {"connect_timeout": str(SHORT), "read_timeout": str(SHORT), "retries": "1"},
+    "postgres": {"command_timeout": str(SHORT), "connect_timeout": str(SHORT), "create_table": "true"},
 }
 BINARIES = {
     "redis": ["redis-server"],
@@ -40,6 +42,7 @@ BINARIES = {
     "memcached": ["memcached"],
     "etcd": ["etcd"],
     "dynamodb": [],
+    "postgres": [],  # Debian keeps its binaries off PATH: postgres_bin_dir() finds them
 }
 
 
@@ -62,34 +65,45 @@ class Faulty:
         return open_store(self.url, namespace=namespace)
 
     def kill(self) -> None:
-        """SIGKILL the victim: no goodbye, its sockets die with it."""
+        """SIGKILL the victim: no goodbye, its sockets die with it (PostgreSQL: the postmaster, as in a crash)."""
+        if isinstance(self.victim, PostgresProcess):
+            self.victim.kill()  # also waits for its backends to go, so a restart can reuse the data dir
+            return
         pid = self.victim.pid
         assert pid is not None, f"{self.victim} is not running"
         os.kill(pid, signal.SIGKILL)
         self.victim._proc.wait()  # type: ignore[union-attr]  # reap it, so stop() sees it gone
 
     def freeze(self) -> None:
-        """SIGSTOP the victim: it keeps its sockets open and answers nothing."""
+        """SIGSTOP the victim: it keeps its sockets open and answers nothing (PostgreSQL: every process of it)."""
         assert self.victim.pid is not None
-        os.kill(self.victim.pid, signal.SIGSTOP)
+        if isinstance(self.victim, PostgresProcess):
+            self.victim.signal_all(signal.SIGSTOP)  # each connection has its own backend process
+        else:
+            os.kill(self.victim.pid, signal.SIGSTOP)
         self._frozen = True
 
     def thaw(self) -> None:
         """SIGCONT the victim."""
-        if self._frozen and self.victim.pid is not None:
+        if self._frozen and isinstance(self.victim, PostgresProcess):
+            self.victim.signal_all(signal.SIGCONT)
+        elif self._frozen and self.victim.pid is not None:
             os.kill(self.victim.pid, signal.SIGCONT)
         self._frozen = False
 
     async def restart(self, *, empty: bool = False) -> None:
-        """Start the victim again on the same port; ``empty`` also wipes what it kept on disk (etcd).
+        """Start the victim again on the same port; ``empty`` also wipes what it kept on disk (etcd, PostgreSQL).
 
         Redis, memcached and moto keep nothing across a restart anyway; moto forgets the table too, so it
-        is created again here (a real DynamoDB table does not vanish with an outage).
+        is created again here (a real DynamoDB table does not vanish with an outage). PostgreSQL restarts on
+        its data dir (crash recovery); ``empty`` then truncates the table, keeping it.
         """
         self.victim.stop()
         if empty and self.backend == "etcd":
             shutil.rmtree(self.victim.workdir / "n1.etcd", ignore_errors=True)
         await asyncio.to_thread(self.victim.start)
+        if empty and self.backend == "postgres":
+            await asyncio.to_thread(psql, self.victim, "TRUNCATE sessionkv")
         if self.backend == "dynamodb":
             async with open_store(self.url):  # create_table=true
                 pass
@@ -115,6 +129,9 @@ def _start(backend: str) -> tuple[list[ServerProcess], str]:
     if backend == "etcd":
         server = start_etcd()
         return [server], f"etcd://127.0.0.1:{server.port}?{query}"
+    if backend == "postgres":
+        server = start_postgres()
+        return [server], postgres_url(server, **options)
     use_dummy_credentials()
     server = start_moto()
     return [server], table_url(f"http://{server.host}:{server.port}", "faults", **options)
@@ -123,6 +140,8 @@ def _start(backend: str) -> tuple[list[ServerProcess], str]:
 def start_faulty(backend: str) -> Faulty:
     """Start the servers of ``backend`` for one test (skip, or fail under CI, if they cannot be had)."""
     missing = [name for name in BINARIES[backend] if find_binary(name) is None]
+    if backend == "postgres" and postgres_bin_dir() is None:
+        missing = ["PostgreSQL 15 (Debian package postgresql)"]
     if missing or (backend == "dynamodb" and not moto_installed()):
         server_unavailable(f"the {backend} fault tests need their own servers: {', '.join(missing) or 'moto'} missing")
     try:

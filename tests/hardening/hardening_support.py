@@ -42,6 +42,10 @@ def call_bound(url: str) -> float:
         attempts = opts["retries"] + 1
         backoff = sum(min(BOTOCORE_MAX_BACKOFF, 2.0**i) for i in range(opts["retries"]))
         return float(attempts * (opts["connect_timeout"] + opts["read_timeout"]) + backoff)
+    if scheme in ("postgresql", "postgres"):
+        # Two attempts (a broken connection retries once), each a pool acquire then one statement, and the
+        # pool told to replace its connections in between (bounded by connect_timeout too).
+        return float(3 * opts["connect_timeout"] + 2 * opts["command_timeout"])
     raise ValueError(f"no documented call bound for {scheme}://")
 
 

@@ -20,8 +20,11 @@ from .process import ServerProcess, tcp_exchange
 #: Where Debian's postgresql-15 package puts the server binaries (they are not on PATH).
 BIN_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin")
 USER = "postgres"
-#: An SSLRequest: a server that is up answers one byte (``N`` without TLS); a starting one refuses or stays silent.
-SSL_REQUEST = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")
+#: A StartupMessage (protocol 3.0) for the superuser: a server that takes connections answers ``R``
+#: (authentication); one still starting or recovering from a crash answers ``E`` ("the database system is
+#: starting up"), though it already answers an SSLRequest.
+STARTUP = b"user\0" + USER.encode() + b"\0database\0postgres\0\0"
+STARTUP_MESSAGE = (8 + len(STARTUP)).to_bytes(4, "big") + (196608).to_bytes(4, "big") + STARTUP
 
 
 def postgres_bin_dir() -> Path | None:
@@ -57,8 +60,8 @@ def init_data_dir(workdir: Path) -> Path:
 
 
 def postgres_answers(server: ServerProcess) -> bool:
-    """True once the server accepts connections (it answers an SSLRequest)."""
-    return tcp_exchange(server.host, server.port, SSL_REQUEST)[:1] in (b"N", b"S")
+    """True once the server accepts connections: it answers a login with authentication, not an error."""
+    return tcp_exchange(server.host, server.port, STARTUP_MESSAGE)[:1] == b"R"
 
 
 def postgres_url(server: ServerProcess, database: str = "postgres", **options: str) -> str:
