@@ -199,6 +199,20 @@ async def test_every_operation_is_one_round_trip_whatever_the_batch(store: Postg
 
 
 @pytest.mark.asyncio
+async def test_a_call_sends_one_query_on_the_wire_no_reset_between_borrowers(postgres_server: Endpoint) -> None:
+    """asyncpg's pool sends a reset query whenever a connection goes back: counted here on the connection itself."""
+    async with PostgresStore(postgres_server.url, namespace=namespace(), pool_min_size=1, pool_max_size=1) as one:
+        sent: list[str] = []
+        async with one.pool.acquire() as conn:
+            conn.add_query_logger(lambda logged: sent.append(logged.query))
+        for call in (one.set("a", b"v", 60), one.get("a"), one.mget(["a", "b"]), one.keys(""), one.delete(["a"])):
+            before = len(sent)
+            await call
+            assert len(sent) - before == 1, sent[before:]
+        assert not any("RESET" in query or "UNLISTEN" in query for query in sent), sent
+
+
+@pytest.mark.asyncio
 async def test_a_listing_examines_its_range_only(store: PostgresStore) -> None:
     await store.mset([(f"other/{i}", b"v", 60) for i in range(300)] + [(f"dir/{i}", b"v", 60) for i in range(5)])
     await store.set("dir/expired", b"v", 0.01)
