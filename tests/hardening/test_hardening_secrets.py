@@ -1,5 +1,5 @@
-"""A password planted in every credential-bearing URL (redis, rediss, redis+cluster, etcd, etcds) never shows:
-not in repr/str, log records at any level, exception messages or their chained causes, CLI output (sessions,
+"""A password planted in every credential-bearing URL (redis, rediss, redis+cluster, etcd, etcds, postgresql) never
+shows: not in repr/str, log records at any level, exception messages or their chained causes, CLI output (sessions,
 nodes, check; table and --json) or the HTTP answers of ``sessionkv serve``, whether the server refuses the
 password or is down."""
 
@@ -22,14 +22,19 @@ from hardening_support import exception_text
 
 from servers.availability import server_unavailable
 from servers.etcd_process import enable_auth
+from servers.postgres_process import PostgresProcess, psql
 from servers.process import ServerProcess, free_port, tcp_exchange
 from servers.tls import TLSFiles, make_tls_files
 from sessionkv import SessionKVError, StoreURL, open_store
 
 SECRET = "Hunter2PlantedSecret"
 OTHER = "the-servers-own-password"
-QUICK = {"redis": "retries=0&socket_timeout=2&socket_connect_timeout=2", "etcd": "timeout=2"}
-SCHEMES = ["redis", "rediss", "redis+cluster", "etcd", "etcds"]
+QUICK = {
+    "redis": "retries=0&socket_timeout=2&socket_connect_timeout=2",
+    "etcd": "timeout=2",
+    "postgresql": "connect_timeout=2&command_timeout=2",
+}
+SCHEMES = ["redis", "rediss", "redis+cluster", "etcd", "etcds", "postgresql"]
 CLI_COMMANDS = [
     ["sessions"],
     ["sessions", "--json"],
@@ -49,18 +54,28 @@ def tls(tmp_path: Path) -> TLSFiles:
 
 
 def password_url(scheme: str, port: int, tls: TLSFiles) -> str:
-    """A URL of ``scheme`` on 127.0.0.1:``port`` carrying ``SECRET`` (user root for etcd), with short timeouts."""
-    family = "etcd" if scheme.startswith("etcd") else "redis"
-    user = "root" if family == "etcd" else ""
+    """A URL of ``scheme`` on 127.0.0.1:``port`` carrying ``SECRET`` (user root for etcd, postgres for PostgreSQL),
+    with short timeouts."""
+    family = "etcd" if scheme.startswith("etcd") else scheme if scheme == "postgresql" else "redis"
+    user = {"etcd": "root", "postgresql": "postgres"}.get(family, "")
     options = QUICK[family] + (f"&ssl_ca_certs={tls.ca}" if scheme in ("rediss", "etcds") else "")
-    path = "/0" if scheme in ("redis", "rediss") else ""
+    path = {"redis": "/0", "rediss": "/0", "postgresql": "/postgres"}.get(scheme, "")
     return f"{scheme}://{user}:{SECRET}@127.0.0.1:{port}{path}?{options}"
 
 
 Start = Callable[..., ServerProcess]
 
 
-def refusing_server(scheme: str, tls: TLSFiles, redis_process: Start, etcd_process: Start) -> ServerProcess:
+def password_required(server: PostgresProcess) -> PostgresProcess:
+    """Make ``server`` ask every TCP login for a password (SCRAM); the superuser has none, so every one is refused."""
+    (server.workdir / "data" / "pg_hba.conf").write_text("host all all 127.0.0.1/32 scram-sha-256\n")
+    psql(server, "SELECT pg_reload_conf()")  # this login still passes: the rules change at the reload
+    return server
+
+
+def refusing_server(
+    scheme: str, tls: TLSFiles, redis_process: Start, etcd_process: Start, postgres_process: Start
+) -> ServerProcess:
     """A server of ``scheme`` whose password is not ``SECRET`` (etcds: TLS, authentication off: a login is refused)."""
     tls_redis = ["--tls-cert-file", str(tls.cert), "--tls-key-file", str(tls.key), "--tls-ca-cert-file", str(tls.ca)]
     if scheme in ("redis", "redis+cluster"):
@@ -73,14 +88,21 @@ def refusing_server(scheme: str, tls: TLSFiles, redis_process: Start, etcd_proce
         server = etcd_process()
         enable_auth(server, OTHER)
         return server
+    if scheme == "postgresql":
+        return password_required(postgres_process())
     return etcd_process("--cert-file", str(tls.cert), "--key-file", str(tls.key))
 
 
 @pytest.fixture(params=[(s, state) for s in SCHEMES for state in ("refused", "down")], ids="-".join)
-def secret_url(request: pytest.FixtureRequest, tls: TLSFiles, redis_process: Start, etcd_process: Start) -> str:
+def secret_url(
+    request: pytest.FixtureRequest, tls: TLSFiles, redis_process: Start, etcd_process: Start, postgres_process: Start
+) -> str:
     """A URL with ``SECRET`` for each credential-bearing scheme, on a server that refuses it or on a dead port."""
     scheme, state = request.param
-    port = free_port() if state == "down" else refusing_server(scheme, tls, redis_process, etcd_process).port
+    if state == "down":
+        port = free_port()
+    else:
+        port = refusing_server(scheme, tls, redis_process, etcd_process, postgres_process).port
     return password_url(scheme, port, tls)
 
 
