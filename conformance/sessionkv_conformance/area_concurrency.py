@@ -7,10 +7,14 @@ import random
 
 from sessionkv import SessionKVStore
 
-from .runner import area
+from .helpers import twin
+from .runner import adapted, area
+from .targets import StoreFactory
 
 TASKS = 40
 STEPS = 40
+#: keys of the batch and rounds of writes in the atomic_mset check
+ATOMIC_KEYS, ATOMIC_ROUNDS = 16, 40
 
 
 @area("concurrency")
@@ -63,3 +67,41 @@ class ConcurrencyTests:
         await asyncio.gather(*(store.mset([("hot", value, 3600), ("warm", value, 3600)]) for value in values))
         hot, warm = await store.mget(["hot", "warm"])
         assert hot in values and warm in values
+
+    async def test_atomic_mset_is_never_seen_half_applied(
+        self, store: SessionKVStore, store_factory: StoreFactory
+    ) -> None:
+        if not store.capabilities.atomic_mset:
+            adapted("atomic_mset not declared: a concurrent reader may see part of a batch; nothing to verify")
+            return
+        keys = [f"atomic/{i:02d}" for i in range(ATOMIC_KEYS)]
+        await store.mset([(key, b"0", 3600) for key in keys])
+        written = 0
+        torn: list[list[bytes | None]] = []
+        reads = 0
+
+        async def writer() -> None:
+            nonlocal written
+            for round_ in range(1, ATOMIC_ROUNDS + 1):
+                await store.mset([(key, str(round_).encode(), 3600) for key in keys])
+                written = round_
+                await asyncio.sleep(0)
+
+        async def reader(other: SessionKVStore) -> None:
+            nonlocal reads
+            while written < ATOMIC_ROUNDS and not torn:
+                got = await other.mget(keys)
+                reads += 1
+                if len(set(got)) != 1:
+                    torn.append(got)
+                await asyncio.sleep(0)
+
+        async with twin(store_factory, store) as other:
+            await asyncio.gather(writer(), reader(other), reader(store))
+        if torn:
+            rounds = sorted({value for value in torn[0] if value is not None}, key=lambda v: int(v))
+            raise AssertionError(
+                f"atomic_mset=True is declared, but a concurrent mget saw half a batch: {len(keys)} keys written "
+                f"together held values of rounds {[r.decode() for r in rounds][:6]} (after {reads} reads)"
+            )
+        assert await store.mget(keys) == [str(ATOMIC_ROUNDS).encode()] * len(keys)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sessionkv import SessionKVStore, ValueTooLargeError
 
+from .differ import value_problem, values_problem
 from .helpers import expect_rejected
 from .runner import adapted, area
 
@@ -77,11 +78,22 @@ class KeyValueTests:
         await store.delete(ODD_KEYS)
         assert await store.keys("") == []
 
+    async def test_values_come_back_as_bytes_keys_as_str(self, store: SessionKVStore) -> None:
+        await store.set("typed", b"abc", 3600)
+        problem = value_problem(await store.get("typed"), b"abc", "get('typed')")
+        assert not problem, problem
+        problem = values_problem(await store.mget(["typed", "missing"]), [b"abc", None], "mget(['typed', 'missing'])")
+        assert not problem, problem
+        listed = await store.keys("")
+        assert type(listed) is list and [type(k) for k in listed] == [str], f"keys('') returned {listed!r}"
+
     async def test_empty_value(self, store: SessionKVStore) -> None:
         await store.set("empty", b"", 3600)
         await store.mset([("mempty", b"", 3600)])
-        assert await store.get("empty") == b"", "an empty value read back as missing"
-        assert await store.mget(["empty", "mempty", "missing"]) == [b"", b"", None]
+        problem = value_problem(await store.get("empty"), b"", "get of an empty value")
+        assert not problem, problem
+        problem = values_problem(await store.mget(["empty", "mempty", "missing"]), [b"", b"", None])
+        assert not problem, problem
         assert sorted(await store.keys("")) == ["empty", "mempty"]
         assert await store.touch(["empty", "mempty"], 3600) == [], "touch took an empty value for missing"
 
@@ -96,9 +108,40 @@ class KeyValueTests:
         }
         values.update({f"byte-{i}": bytes([i]) for i in range(256)})
         await store.mset([(key, value, 3600) for key, value in values.items()])
-        assert await store.mget(list(values)) == list(values.values()), "binary values were altered"
+        problem = values_problem(await store.mget(list(values)), list(values.values()), "mget of binary values")
+        assert not problem, problem
         await store.set("all", every * 4, 3600)
-        assert await store.get("all") == every * 4
+        problem = value_problem(await store.get("all"), every * 4, "get('all')")
+        assert not problem, problem
+
+    async def test_keys_and_prefixes_with_nul(self, store: SessionKVStore) -> None:
+        keys = {"a": b"1", "a\x00": b"2", "a\x00b": b"3", "a\x00c": b"4", "ab": b"5", "\x00": b"6", "\x00\x00x": b"7"}
+        await store.mset([(key, value, 3600) for key, value in keys.items()])
+        problem = values_problem(await store.mget(list(keys)), list(keys.values()), "mget of keys holding NUL")
+        assert not problem, problem
+        for key, value in keys.items():
+            problem = value_problem(await store.get(key), value, f"get({key!r})")
+            assert not problem, problem
+        assert sorted(await store.keys("")) == sorted(keys), "keys holding NUL were not listed back exactly"
+        assert sorted(await store.keys("a\x00")) == ["a\x00", "a\x00b", "a\x00c"], "keys('a\\x00')"
+        assert await store.keys("a\x00b") == ["a\x00b"], "keys('a\\x00b')"
+        assert sorted(await store.keys("\x00")) == ["\x00", "\x00\x00x"], "keys('\\x00')"
+        await store.delete(["a\x00"])
+        assert sorted(await store.keys("a")) == ["a", "a\x00b", "a\x00c", "ab"], "delete(['a\\x00']) hit other keys"
+
+    async def test_keys_differing_only_by_case_are_distinct(self, store: SessionKVStore) -> None:
+        keys = {"room": b"lower", "Room": b"title", "ROOM": b"upper", "é": b"e-acute", "É": b"E-acute", "ß": b"sharp-s"}
+        keys["SS"] = b"capital-ss"
+        await store.mset([(key, value, 3600) for key, value in keys.items()])
+        problem = values_problem(await store.mget(list(keys)), list(keys.values()), "mget of keys differing by case")
+        assert not problem, problem
+        assert sorted(await store.keys("")) == sorted(keys), "keys differing only by case were merged"
+        assert await store.keys("r") == ["room"], "keys('r') must not list Room or ROOM"
+        assert sorted(await store.keys("R")) == ["ROOM", "Room"], "keys('R')"
+        await store.delete(["Room"])
+        assert sorted(await store.keys("")) == sorted(set(keys) - {"Room"}), "delete(['Room']) hit another case"
+        await store.set("room", b"again", 3600, only_if_exists=True)
+        assert await store.mget(["room", "ROOM"]) == [b"again", b"upper"], "a write to 'room' reached 'ROOM'"
 
     async def test_bytes_like_values_stored_as_bytes(self, store: SessionKVStore) -> None:
         s: Any = store  # bytes-like values are accepted though the signature says bytes
@@ -185,15 +228,18 @@ class LimitTests:
         value = bytes(i % 251 for i in range(size))
         await store.set("max", value, 3600)
         await store.mset([("mmax", value, 3600)])
-        assert await store.get("max") == value, f"a {size}-byte value did not round-trip"
-        assert await store.mget(["mmax"]) == [value]
+        problem = value_problem(await store.get("max"), value, f"a {size:,}-byte value set and read back")
+        assert not problem, problem
+        problem = values_problem(await store.mget(["mmax"]), [value], f"a {size:,}-byte value mset and read back")
+        assert not problem, problem
 
     async def test_value_over_max_value_size_raises_with_nothing_written(self, store: SessionKVStore) -> None:
         limit = store.capabilities.max_value_size
         if limit is None:
             adapted("no max_value_size declared: checked that values are not capped at 1 MiB instead")
             await store.set("big", b"x" * (UNLIMITED_VALUE + 1), 3600)
-            assert await store.get("big") == b"x" * (UNLIMITED_VALUE + 1)
+            problem = value_problem(await store.get("big"), b"x" * (UNLIMITED_VALUE + 1), "a value over 1 MiB")
+            assert not problem, problem
             return
         if limit > VALUE_TEST_CAP:
             adapted(

@@ -20,8 +20,9 @@ from sessionkv import (
     supports_versions,
 )
 
-from .helpers import Clock, timing
+from .helpers import Clock, timing, twin
 from .runner import adapted, area
+from .targets import StoreFactory
 
 #: Concurrent incrementing tasks in the contention tests, and increments each makes.
 TASKS, INCREMENTS = 16, 5
@@ -49,6 +50,34 @@ async def increment(store: SessionKVStore, key: str) -> int:
 @area("versioned writes & leases")
 class VersionedTests:
     """Atomic create, compare-and-set and compare-and-delete; leases with fencing; versioned documents."""
+
+    async def test_versions_agree_across_two_store_objects(
+        self, store: SessionKVStore, store_factory: StoreFactory
+    ) -> None:
+        if not implemented(store):
+            return
+        async with twin(store_factory, store) as other:
+            v1 = await store.cas("doc", b"1", 3600, version=None)
+            assert v1 is not None, "cas(version=None) did not create an absent key"
+            seen = await other.get_versioned("doc")
+            assert seen is not None and seen.value == b"1", f"the second object read {seen!r}"
+            assert seen.version == v1, (
+                f"two objects on one namespace disagree on the version: {v1!r} vs {seen.version!r}"
+            )
+            v2 = await other.cas("doc", b"2", 3600, version=v1)
+            assert v2 is not None, "the second object's cas at the version the first wrote was refused"
+            assert v2 != v1, (
+                f"a write by the second object gave the version the first object's write had ({v1!r}): versions "
+                "must be unique per key across store objects, not per object"
+            )
+            assert await store.cas("doc", b"3", 3600, version=v1) is None, (
+                "cas accepted a version another store object had already replaced (a per-object version counter?)"
+            )
+            now = await store.get_versioned("doc")
+            assert now is not None and (now.value, now.version) == (b"2", v2), f"the first object reads {now!r}"
+            assert await store.delete_if("doc", v1) is False, "delete_if accepted a replaced version"
+            assert await other.delete_if("doc", v2) is True
+            assert await store.get("doc") is None
 
     async def test_add_creates_only_if_absent_or_expired(self, store: SessionKVStore) -> None:
         if not implemented(store):

@@ -58,10 +58,10 @@ class ConformanceBase:
         sessionkv_loop.record(BACKEND_PROPERTY, describe_store(store))
         for note in store_notes(store):
             sessionkv_loop.record(STORE_NOTE_PROPERTY, note)
-        sessionkv_loop.run(store.start())
+        sessionkv_loop.run(store.start(), "the store's start()")
         try:
-            leftover = sessionkv_loop.run(store.keys(""))
-            sessionkv_loop.run(measure_round_trip(store))
+            leftover = sessionkv_loop.run(store.keys(""), "keys('') on the new store")
+            sessionkv_loop.run(measure_round_trip(store), "get() on the new store")
             if leftover:
                 pytest.fail(
                     f"the store built by `store_factory` must start empty (its own namespace); it already holds "
@@ -71,6 +71,6 @@ class ConformanceBase:
             try:
                 yield store
             finally:
-                sessionkv_loop.run(clear_namespace(store))
+                sessionkv_loop.run(clear_namespace(store), "the cleanup (keys, delete)")
         finally:
-            sessionkv_loop.run(store.close())
+            sessionkv_loop.run(store.close(), "the store's close()")

@@ -10,11 +10,20 @@ import pytest
 
 from sessionkv import SessionKVStore
 
-from .runner import adapted, clear_namespace
-from .targets import StoreFactory, build_store, fresh_namespace
+from .runner import clear_namespace, unchecked
+from .targets import StoreFactory, build_store, fresh_namespace, namespace_of
 from .timing import Clock, Timing
 
-__all__ = ["Clock", "Timing", "expect_rejected", "other_namespace", "refreshed_in_time", "snapshot", "timing"]
+__all__ = [
+    "Clock",
+    "Timing",
+    "expect_rejected",
+    "other_namespace",
+    "refreshed_in_time",
+    "snapshot",
+    "timing",
+    "twin",
+]
 
 T = TypeVar("T")
 STALL_ATTEMPTS = 3
@@ -66,9 +75,9 @@ async def expect_rejected(
 
 @contextlib.asynccontextmanager
 async def other_namespace(store_factory: StoreFactory, what: str) -> AsyncIterator[SessionKVStore | None]:
-    """A started store in a fresh namespace on the same server, or ``None`` (recorded as adapted)."""
+    """A started store in a fresh namespace on the same server, or ``None`` (recorded as a promise not checked)."""
     if not getattr(store_factory, "isolates_namespaces", True):
-        adapted(f"the store factory takes no namespace (a second namespace on the same server): could not check {what}")
+        unchecked(f"{what} (the store factory takes no namespace, so there is no second namespace on the same server)")
         yield None
         return
     other = build_store(store_factory, fresh_namespace("skvc-other"))
@@ -77,3 +86,14 @@ async def other_namespace(store_factory: StoreFactory, what: str) -> AsyncIterat
             yield other
         finally:
             await clear_namespace(other)
+
+
+@contextlib.asynccontextmanager
+async def twin(store_factory: StoreFactory, store: SessionKVStore) -> AsyncIterator[SessionKVStore]:
+    """A second, started store object from the factory on the same server and namespace as ``store``.
+
+    What one object writes, the other must see as the same data with the same versions (two
+    processes of one service are two such objects); the test's own store cleans the namespace up.
+    """
+    async with build_store(store_factory, namespace_of(store)) as second:
+        yield second

@@ -35,6 +35,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="callable returning a NOT started store, certified by `pytest --pyargs sessionkv_conformance` "
         "(called with namespace= or key_prefix= when it takes one)",
     )
+    group.addoption(
+        "--sessionkv-deadline",
+        dest="sessionkv_deadline",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="seconds each step of a conformance test may take before it fails (default: 120)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -21,11 +21,26 @@ import pytest
 
 from sessionkv import redact
 
-from .runner import ADAPTED_PROPERTY, BACKEND_PROPERTY, LISTING_COST_PROPERTY, LISTING_PROPERTY, STORE_NOTE_PROPERTY
+from .runner import (
+    ADAPTED_PROPERTY,
+    BACKEND_PROPERTY,
+    LISTING_COST_PROPERTY,
+    LISTING_PROPERTY,
+    STORE_NOTE_PROPERTY,
+    UNCHECKED_PROPERTY,
+)
 
 OTHER_AREA = "other"
 #: lines of a failure's explanation kept in the report (the rest is in `--verbose` output)
 MESSAGE_LINES = 12
+#: characters of one failure's explanation kept in the report, and of any one of its lines
+MESSAGE_CHARS = 4000
+LINE_CHARS = 400
+#: ``sessionkv check`` exit statuses (documented in docs/certifying.md)
+EXIT_CERTIFIED = 0
+EXIT_VIOLATION = 1
+EXIT_CANNOT_RUN = 2
+EXIT_INCOMPLETE = 3
 #: the test certifying ``capabilities.directory_listing`` (the report says what it found)
 LISTING_TEST = "test_listing_a_directory_costs_its_entries"
 
@@ -62,10 +77,47 @@ class Certification:
     #: the ``directory_listing`` the store declared and what listing its directories cost, as the check recorded
     listing_declared: str = ""
     listing_cost: str = ""
+    #: tests left out by ``-k`` (a subset run is never CERTIFIED)
+    deselected: int = 0
+    #: promises the run could not check (e.g. namespace isolation), with the test that tried
+    unchecked: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """Every test that ran passed (adapted ones included) and the suite ran whole."""
+        return bool(self.results) and not self.problems and all(r.ok for r in self.results.values())
+
+    @property
+    def complete(self) -> bool:
+        """Nothing was left out: no ``-k`` subset and every promise could be checked."""
+        return self.deselected == 0 and not self.unchecked
 
     @property
     def certified(self) -> bool:
-        return bool(self.results) and not self.problems and all(r.ok for r in self.results.values())
+        return self.passed and self.complete
+
+    @property
+    def status(self) -> int:
+        """The exit status of ``sessionkv check``: 0 certified, 1 a violation, 3 passed but incomplete."""
+        if self.certified:
+            return EXIT_CERTIFIED
+        return EXIT_INCOMPLETE if self.passed else EXIT_VIOLATION
+
+    def exceptions(self) -> list[str]:
+        """Why a run with no violation is still not certified, one line each."""
+        found = []
+        if self.deselected:
+            ran = len(self.results)
+            found.append(f"subset run: {ran} of {ran + self.deselected} tests (-k); the rest was not run")
+        found += [f"not checked: {promise} ({name})" for name, promise in self.unchecked]
+        return found
+
+    def verdict(self) -> str:
+        if self.certified:
+            return "CERTIFIED"
+        if self.passed:
+            return "NOT CERTIFIED (no violation, but incomplete: " + "; ".join(self.exceptions()) + ")"
+        return "NOT CERTIFIED"
 
     @property
     def nothing_selected(self) -> bool:
@@ -96,6 +148,11 @@ class Certification:
             "target": redact(self.target),
             "backend": self.backend,
             "certified": self.certified,
+            "verdict": self.verdict(),
+            "exit_status": self.status,
+            "complete": self.complete,
+            "exceptions": self.exceptions(),
+            "deselected": self.deselected,
             "seconds": round(self.seconds, 2),
             "directory_listing": self.directory_listing(),
             "store_adaptations": self.notes,
@@ -125,6 +182,7 @@ class ReportCollector:
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         for item in items:
             self.cert.results.pop(item.nodeid, None)
+        self.cert.deselected += len(items)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         result = self.cert.results.setdefault(report.nodeid, TestResult(name=report.nodeid, area=OTHER_AREA))
@@ -137,6 +195,8 @@ class ReportCollector:
                 self.cert.listing_declared = str(value)
             elif key == LISTING_COST_PROPERTY:
                 self.cert.listing_cost = str(value)
+            elif key == UNCHECKED_PROPERTY and (result.name, str(value)) not in self.cert.unchecked:
+                self.cert.unchecked.append((result.name, str(value)))
             elif key == ADAPTED_PROPERTY and report.when == "call" and value not in result.adaptations:
                 result.adaptations.append(str(value))
         if result.outcome in ("FAIL", "ERROR"):
@@ -175,14 +235,24 @@ def _explain(report: pytest.TestReport | pytest.CollectReport) -> tuple[str, str
     crash = getattr(longrepr, "reprcrash", None)
     text = getattr(crash, "message", None) or str(longrepr or "")
     lines = [line.rstrip() for line in text.splitlines() if line.strip() and not line.strip().startswith("Use -v")]
+    lines = [bounded(line, LINE_CHARS) for line in lines]
     if len(lines) > MESSAGE_LINES:
         lines = [*lines[:MESSAGE_LINES], "... (run with --verbose for the full comparison)"]
+    while sum(map(len, lines)) > MESSAGE_CHARS and len(lines) > 1:
+        lines = [*lines[:-2], "... (run with --verbose for the full comparison)"]
     entries = getattr(getattr(longrepr, "reprtraceback", None), "reprentries", None) or []
     first = getattr(entries[0], "reprfileloc", None) if entries else None
     where = [_location(first.path, first.lineno)] if first is not None else []
     if crash is not None and _location(crash.path, crash.lineno) not in where:
         where.append(_location(crash.path, crash.lineno))
     return redact("\n".join(lines)), " -> ".join(where)
+
+
+def bounded(line: str, limit: int) -> str:
+    """``line`` cut to ``limit`` characters, saying how long it was (a message may quote a 1 MiB value)."""
+    if len(line) <= limit:
+        return line
+    return f"{line[: limit - 40]}... ({len(line):,} characters, cut)"
 
 
 def _location(path: str, lineno: int) -> str:
@@ -273,6 +343,6 @@ def render(cert: Certification, areas: list[str]) -> str:
     counts = {k: sum(r.outcome == k for r in cert.results.values()) for k in ("pass", "adapted", "FAIL", "ERROR")}
     other = len(cert.results) - sum(counts.values())
     summary = ", ".join(f"{n} {k}" for k, n in counts.items()) + (f", {other} skipped or not run" if other else "")
-    verdict = "CERTIFIED" if cert.certified else "NOT CERTIFIED"
-    lines.append(f"{verdict}: {summary} in {cert.seconds:.1f}s")
+    lines += [f"exception: {e}" for e in cert.exceptions()]
+    lines.append(f"{cert.verdict()}: {summary} in {cert.seconds:.1f}s")
     return "\n".join(lines)

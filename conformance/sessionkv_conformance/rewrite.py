@@ -20,8 +20,10 @@ SUITE_MODULES = tuple(
         "area_expire",
         "area_listing",
         "area_model",
+        "area_raw",
         "area_ttl",
         "area_versioned",
+        "differ",
         "helpers",
         "suite",
     )

@@ -31,6 +31,10 @@ STORE_NOTE_PROPERTY = "sessionkv_store_note"
 LISTING_PROPERTY = "sessionkv_directory_listing"
 LISTING_COST_PROPERTY = "sessionkv_listing_cost"
 LOOP_FIXTURE = "sessionkv_loop"
+#: a promise the run could not check (e.g. namespace isolation without a namespace): never CERTIFIED then
+UNCHECKED_PROPERTY = "sessionkv_unchecked"
+#: seconds one step of a test (the fixture's start, the test body, the cleanup) may take before it fails
+DEFAULT_DEADLINE = 120.0
 
 #: report areas in display order
 AREAS = [
@@ -46,6 +50,7 @@ AREAS = [
     "concurrency",
     "versioned writes & leases",
     "model",
+    "store as written",
 ]
 
 #: pytest-asyncio warns about a sync test carrying its marker (e.g. a module-wide ``pytestmark``);
@@ -66,10 +71,27 @@ class TestLoop:
         self.context = contextvars.copy_context()
         self.context.run(_current.set, self)
 
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` to completion on this test's loop, in the test's context."""
+    def run(self, coro: Coroutine[Any, Any, T], what: str = "the test") -> T:
+        """Run ``coro`` on this test's loop, in the test's context, failing it when it outlasts the deadline.
+
+        A store call that never returns fails the test with that message (its traceback shows the
+        call) instead of hanging the run; the next test gets a fresh loop.
+        """
         __tracebackhide__ = True
-        return self.runner.run(coro, context=self.context)
+        try:
+            return self.runner.run(asyncio.wait_for(coro, self.deadline), context=self.context)
+        except TimeoutError:
+            pytest.fail(
+                f"deadline: {what} did not finish within {self.deadline:g} s (a store call never returned; "
+                "--sessionkv-deadline sets the limit)",
+                pytrace=True,
+            )
+
+    @property
+    def deadline(self) -> float:
+        """Seconds a step may take: ``--sessionkv-deadline``, else ``DEFAULT_DEADLINE``."""
+        value = self.node.config.getoption("sessionkv_deadline", None)
+        return float(value) if value else DEFAULT_DEADLINE
 
     def close(self) -> None:
         self.runner.close()
@@ -81,6 +103,9 @@ class TestLoop:
 
     def adapted(self, reason: str) -> None:
         self.record(ADAPTED_PROPERTY, reason)
+
+    def unchecked(self, promise: str) -> None:
+        self.record(UNCHECKED_PROPERTY, promise)
 
 
 @contextlib.contextmanager
@@ -108,6 +133,19 @@ def adapted(reason: str) -> None:
     if loop is None:
         raise RuntimeError("adapted() can only be called inside a running conformance test")
     loop.adapted(reason)
+
+
+def unchecked(promise: str) -> None:
+    """Record, in the running conformance test, a promise it could not check (also an adaptation).
+
+    The test still passes, but the run's verdict is then never CERTIFIED: the report, the JSON and
+    ``sessionkv check``'s exit status (3) name the promise.
+    """
+    loop = _current.get()
+    if loop is None:
+        raise RuntimeError("unchecked() can only be called inside a running conformance test")
+    loop.adapted(f"not checked: {promise}")
+    loop.unchecked(promise)
 
 
 def record_listing(declared: str, cost: str = "") -> None:
@@ -142,7 +180,7 @@ def sync_test(func: AsyncTest, *, area: str | None) -> Callable[..., None]:
         loop: TestLoop = kwargs.pop(LOOP_FIXTURE) if pops_loop else kwargs[LOOP_FIXTURE]
         if area is not None:
             loop.record(AREA_PROPERTY, area)
-        loop.run(func(*args, **kwargs))  # type: ignore[arg-type]
+        loop.run(func(*args, **kwargs), f"{func.__name__}")  # type: ignore[arg-type]
 
     functools.update_wrapper(test, func)
     test.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ from .area_edges import BadInputTests, KeyValueTests, LimitTests
 from .area_expire import ExpireTouchTests
 from .area_listing import DeleteTests, ListingTests
 from .area_model import ModelTests
+from .area_raw import RawStoreTests
 from .area_ttl import TTLTests
 from .area_versioned import VersionedTests
 from .base import ConformanceBase
@@ -28,5 +29,6 @@ class StoreConformance(
     ConcurrencyTests,
     VersionedTests,
     ModelTests,
+    RawStoreTests,
 ):
     """Every conformance test; subclass it and override the ``store_factory`` fixture (see the package docstring)."""

@@ -13,6 +13,7 @@ import inspect
 import os
 import sys
 import uuid
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,8 @@ from sessionkv import AdaptedStore, SessionKVStore, StoreURL, adapt, has_native_
 
 #: Builds a NOT started store in ``namespace`` on the backend under test.
 StoreFactory = Callable[[str], Any]
+#: the namespace each store built by ``build_store`` was given (to build a second object on the same namespace)
+_namespaces: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 #: keyword names a ``--factory`` callable may take for the namespace, in order of preference
 NAMESPACE_KEYWORDS = ("namespace", "key_prefix")
 
@@ -58,6 +61,12 @@ class CallableFactory:
         return f"<factory {self.spec}>"
 
 
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of ``exc``'s message, at most ``limit`` characters."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def load_callable(spec: str) -> Callable[..., Any]:
     """Import ``package.module:callable`` (the current directory is importable too); one-line errors."""
     module_name, sep, attr = spec.partition(":")
@@ -67,8 +76,15 @@ def load_callable(spec: str) -> Callable[..., Any]:
         sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"cannot import {module_name!r} for --factory {spec}: {exc}") from None
+    except SyntaxError as exc:  # the author's module does not compile: where, in one line
+        where = f"{exc.filename}:{exc.lineno}" if exc.filename else module_name
+        raise ValueError(
+            f"cannot import {module_name!r} for --factory {spec}: SyntaxError at {where}: {exc.msg}"
+        ) from None
+    except Exception as exc:  # ImportError, or anything the module raises as it is imported
+        raise ValueError(
+            f"cannot import {module_name!r} for --factory {spec}: {type(exc).__name__}: {one_line(exc)}"
+        ) from None
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):
@@ -98,11 +114,31 @@ def build_store(factory: StoreFactory, namespace: str) -> SessionKVStore:
     Raises ``TypeError``/``ValueError`` with one line when the object is not a store or declares
     invalid capabilities.
     """
-    made = factory(namespace)
     try:
-        return adapt(made)
+        made = factory(namespace)
+    except Exception as exc:
+        raise ValueError(f"the store factory raised {type(exc).__name__}: {one_line(exc)}") from None
+    try:
+        store = adapt(made)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"the store factory returned an unusable store: {exc}") from None
+    _namespaces[store] = namespace
+    return store
+
+
+def namespace_of(store: SessionKVStore) -> str:
+    """The namespace ``build_store`` gave ``store`` (``KeyError`` for a store it did not build)."""
+    return _namespaces[store]
+
+
+def raw_store(store: SessionKVStore) -> Any:
+    """The object its author wrote: a stranger's own object (not the adapter), or the ``SessionKVStore`` itself."""
+    return store.inner if isinstance(store, AdaptedStore) else store
+
+
+def build_raw(factory: StoreFactory, namespace: str) -> Any:
+    """``factory(namespace)`` as its author returns it (not adapted), checked to have the published methods."""
+    return raw_store(build_store(factory, namespace))
 
 
 def describe_store(store: SessionKVStore) -> str:
@@ -129,6 +165,11 @@ def store_notes(store: SessionKVStore) -> list[str]:
             "input validation: done by sessionkv.adapt before the store is called (bad-input tests certify the "
             "adapted store; ttl <= 0 is also tried on the store itself)"
         )
+        notes.append(
+            "provided by sessionkv.adapt, and also checked on the store itself (area 'store as written'): "
+            "repeated keys in mset/mget/expire/delete, empty batches, keys listed once, and the lifecycle "
+            "(start twice, shared owners, close by the last owner, start after close)"
+        )
     elif not has_native_touch(store):
         notes.append("touch: not implemented (optional); tested through sessionkv's default")
     return notes
@@ -145,10 +186,13 @@ __all__ = [
     "NAMESPACE_KEYWORDS",
     "CallableFactory",
     "StoreFactory",
+    "build_raw",
     "build_store",
     "describe_store",
     "fresh_namespace",
     "implements_touch",
+    "namespace_of",
+    "raw_store",
     "store_notes",
     "url_factory",
 ]

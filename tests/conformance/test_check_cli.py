@@ -60,6 +60,7 @@ def checks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
         ),
         "listing-scanning": start_check("--factory", "strangers:scanning_store", "-k", "listing_a_directory"),
         "unprefixed": start_check("--factory", "strangers:unprefixed_store", "--json", "-k", "namespace"),
+        "unprefixed-whole": start_check("--factory", "strangers:unprefixed_store"),
         "not-a-store": start_check("--factory", "strangers:not_a_store"),
         "no-module": start_check("--factory", "no_such_module_here:make"),
         "unreachable": start_check(f"redis://127.0.0.1:{free_port()}/0"),
@@ -122,9 +123,14 @@ def test_check_fails_a_broken_backend_and_names_the_test(checks: dict[str, Resul
 
 def test_check_json_report(checks: dict[str, Result]) -> None:
     out = checks["json"]
-    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.returncode == 3, out.stdout + out.stderr  # a -k subset: nothing failed, never certified
     report = json.loads(out.stdout)
-    assert report["certified"] is True
+    assert report["certified"] is False
+    assert report["exit_status"] == 3 and report["complete"] is False
+    total = len(report["results"]) + report["deselected"]
+    assert total > 70
+    assert report["exceptions"] == [f"subset run: 2 of {total} tests (-k); the rest was not run"]
+    assert report["verdict"].startswith("NOT CERTIFIED (no violation, but incomplete: subset run: 2 of ")
     outcomes = {r["name"]: (r["area"], r["outcome"]) for r in report["results"]}
     assert outcomes == {
         "test_ttl_key_gone_within_declared_resolution": ("TTL", "pass"),
@@ -157,7 +163,7 @@ def test_check_certifies_a_stranger_from_a_factory(checks: dict[str, Result]) ->
 
 def test_check_text_report_separates_what_was_certified_from_adaptations(checks: dict[str, Result]) -> None:
     out = checks["stranger-text"]
-    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.returncode == 3, out.stdout + out.stderr
     head = out.stdout.split("\n\n", 1)[0].splitlines()
     assert head[:4] == [
         "sessionkv conformance report",
@@ -191,13 +197,13 @@ def test_check_reports_the_declared_directory_listing_and_whether_it_was_certifi
     assert {"name": "test_listing_a_directory_costs_its_entries", "reason": reason} in undeclared["adaptations"]
 
     indexed = checks["listing-indexed"]
-    assert indexed.returncode == 0, indexed.stdout + indexed.stderr
+    assert indexed.returncode == 3, indexed.stdout + indexed.stderr
     line = indexed.stdout.splitlines()[3]
     assert line.startswith("directory listing: 'indexed', certified: keys('calls/c1/') examined "), indexed.stdout
     assert line.endswith("(directories of 5 and 0 keys among 310)")
 
     uncounted = checks["listing-uncounted"]
-    assert uncounted.returncode == 0, uncounted.stdout + uncounted.stderr
+    assert uncounted.returncode == 3, uncounted.stdout + uncounted.stderr
     listing = json.loads(uncounted.stdout)["directory_listing"]
     assert (listing["declared"], listing["certified"], listing["outcome"]) == ("indexed", False, "adapted")
     assert listing["adaptations"] == [
@@ -213,16 +219,31 @@ def test_check_reports_the_declared_directory_listing_and_whether_it_was_certifi
     assert "entries for 5 keys among 310 (at most 30 allowed: 2 per key + 20)" in scanning.stdout
 
 
-def test_check_factory_without_namespace_reports_namespace_checks_adapted(checks: dict[str, Result]) -> None:
+def test_check_factory_without_namespace_is_never_certified(checks: dict[str, Result]) -> None:
     out = checks["unprefixed"]
-    assert out.returncode == 0, out.stdout + out.stderr
-    reasons = {a["name"]: a["reason"] for a in json.loads(out.stdout)["adaptations"]}
+    assert out.returncode == 3, out.stdout + out.stderr
+    report = json.loads(out.stdout)
+    reasons = {a["name"]: a["reason"] for a in report["adaptations"]}
     assert reasons == {
-        "test_keys_empty_prefix_lists_whole_namespace_only": "the store factory takes no namespace (a second "
-        "namespace on the same server): could not check that keys('') never lists another namespace",
-        "test_namespaces_isolate_writes_and_deletes": "the store factory takes no namespace (a second namespace "
-        "on the same server): could not check that namespaces isolate writes and deletes",
+        "test_keys_empty_prefix_lists_whole_namespace_only": "not checked: that keys('') never lists another "
+        "namespace (the store factory takes no namespace, so there is no second namespace on the same server)",
+        "test_namespaces_isolate_writes_and_deletes": "not checked: that namespaces isolate writes and deletes "
+        "(the store factory takes no namespace, so there is no second namespace on the same server)",
     }
+    assert report["certified"] is False and report["exit_status"] == 3
+    unchecked = [e for e in report["exceptions"] if e.startswith("not checked: ")]
+    assert unchecked == [
+        "not checked: that keys('') never lists another namespace (the store factory takes no namespace, so there "
+        "is no second namespace on the same server) (test_keys_empty_prefix_lists_whole_namespace_only)",
+        "not checked: that namespaces isolate writes and deletes (the store factory takes no namespace, so there "
+        "is no second namespace on the same server) (test_namespaces_isolate_writes_and_deletes)",
+    ]
+
+    whole = checks["unprefixed-whole"]  # the whole suite, nothing failing: still not certified, in the verdict
+    assert whole.returncode == 3, whole.stdout + whole.stderr
+    verdict = whole.stdout.rstrip().splitlines()[-1]
+    assert verdict.startswith("NOT CERTIFIED (no violation, but incomplete: not checked: that keys('') never "), verdict
+    assert "subset run" not in verdict
 
 
 def test_check_factory_errors_are_one_line(checks: dict[str, Result]) -> None:

@@ -5,9 +5,11 @@ certifies whatever the callable returns (a not-started ``SessionKVStore`` or any
 published methods, wrapped with ``sessionkv.adapt``; called with ``namespace=`` or
 ``key_prefix=`` when it takes one, else with no arguments). Each test runs in its own namespace
 and deletes what it wrote. The store is reached once first, so a wrong address fails in one
-line. Exit code 0 only when every test passed (adapted ones included, each with its reason); 1
-when a test failed; 2 when the suite could not run (missing pytest, unreachable store, bad
-arguments, no test matching ``-k``).
+line. Exit status 0 only when certified: the whole suite ran, every test passed (adapted ones
+included, each with its reason) and every promise could be checked; 1 when a test failed; 2 when
+the suite could not run (missing pytest, unreachable store, bad arguments, a factory module that
+does not import, no test matching ``-k``); 3 when nothing failed but the run was incomplete (a
+``-k`` subset, or a promise such as namespace isolation that could not be checked).
 """
 
 from __future__ import annotations
@@ -40,7 +42,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--verbose", "-v", action="store_true", help="also show pytest's own output")
-    parser.add_argument("-k", dest="select", metavar="EXPR", help="only run tests matching EXPR (pytest -k)")
+    parser.add_argument(
+        "-k", dest="select", metavar="EXPR", help="only run tests matching EXPR (pytest -k; never CERTIFIED: exit 3)"
+    )
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long each step of a test may take before it fails (default: 120)",
+    )
 
 
 def _error(message: str) -> int:
@@ -72,12 +83,14 @@ def run(args: argparse.Namespace) -> int:
     problem = reach(factory, args.connect_timeout)
     if problem:
         return _error(f"cannot use {target}: {problem}")
-    extra = ["-k", args.select] if args.select else None
+    extra = ["-k", args.select] if args.select else []
+    if args.deadline:
+        extra.append(f"--sessionkv-deadline={args.deadline:g}")
     cert = run_suite(target, option, verbose=args.verbose, extra_args=extra)
     if cert.nothing_selected:
         return _error(f"no test matches -k {args.select!r}" if args.select else "no conformance test was collected")
     print(json.dumps(cert.to_dict(), indent=2) if args.json else render(cert, AREAS))
-    return 0 if cert.certified else 1
+    return cert.status
 
 
 def reach(factory: Any, timeout: float) -> str | None:
