@@ -24,6 +24,7 @@ PACKAGES = (
     "aioboto3",
     "moto",
     "aiocache",
+    "asyncpg",
     "matplotlib",
 )
 RATIO_COLUMNS = ["operation", "baseline", "ours/baseline", "p25-p75", "min-max", "ours per call", "baseline per call"]
@@ -130,7 +131,7 @@ def binary_version(argv: list[str]) -> str:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
     except OSError:
         return "not found"
-    match = re.search(r"v?(\d+\.\d+\.\d+)", done.stdout + done.stderr)
+    match = re.search(r"v?(\d+\.\d+(?:\.\d+)?)", done.stdout + done.stderr)  # PostgreSQL: 15.14
     return match.group(1) if match else "unknown"
 
 

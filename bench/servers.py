@@ -12,6 +12,7 @@ from collections.abc import Callable
 from servers.dynamodb_process import start_moto, table_url, use_dummy_credentials
 from servers.etcd_process import start_etcd
 from servers.memcached_process import start_memcached
+from servers.postgres_process import postgres_bin_dir, postgres_url, start_postgres
 from servers.process import ServerProcess, find_binary
 from servers.redis_process import start_redis, start_redis_cluster
 
@@ -65,6 +66,16 @@ class Servers:
         version = [sys.executable, "-c", "import moto; print(moto.__version__)"]
         server = self._server("moto (DynamoDB)", start_moto, version)
         return table_url(f"http://{server.host}:{server.port}", table)
+
+    def postgresql(self) -> str:
+        """A ``postgresql://`` URL (sessionkv's table created on first open) of a throwaway PostgreSQL server.
+
+        It runs as the tests' do: ``fsync=off`` and ``synchronous_commit=off`` (no durability wanted here).
+        """
+        bin_dir = postgres_bin_dir()
+        binary = str(bin_dir / "postgres") if bin_dir is not None else "postgres"
+        server = self._server("postgres", start_postgres, [binary, "--version"])
+        return postgres_url(server, create_table="true")
 
     def close(self) -> None:
         """Stop every server this object started, by PID."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..suite import Suite
-from . import dynamodb, etcd, memcached, memory, redis, registry, soak
+from . import dynamodb, etcd, memcached, memory, postgres, redis, registry, soak
 
 SUITES: dict[str, Suite] = {
     "memory": memory.run,
@@ -11,6 +11,7 @@ SUITES: dict[str, Suite] = {
     "memcached": memcached.run,
     "etcd": etcd.run,
     "dynamodb": dynamodb.run,
+    "postgres": postgres.run,
     "registry": registry.run,
     "soak": soak.run,
 }

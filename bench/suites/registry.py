@@ -170,6 +170,22 @@ async def lookup_rows(context: Context, target: Target, table: Table) -> None:
             await store.delete(await store.keys(""))
 
 
+def lookup_rows_table(where: str = "") -> Table:
+    """The table ``lookup_rows`` fills (``where``: a backend, when a backend's own suite measures it)."""
+    return Table(
+        f"{where}get_for_call ({CALL_SESSIONS} sessions) with many unrelated sessions vs with none (same server)",
+        [
+            "backend, unrelated sessions",
+            "store calls",
+            "empty store",
+            "crowded store",
+            "crowded/empty time",
+            "fill time",
+        ],
+        notes=["Goal (issue 14): crowded/empty within 3x. Store calls (keys, mget, node mget) counted by wrapping it."],
+    )
+
+
 def _bar(label: str, ratio: object) -> object:
     from ..ratio import Ratio
     from ..report import Bar
@@ -196,18 +212,7 @@ async def run(context: Context) -> None:
             "(goal <= 1 + N/10); the published loop writes every session. Store calls counted by wrapping the store.",
         ],
     )
-    lookup_table = Table(
-        f"get_for_call ({CALL_SESSIONS} sessions) with many unrelated sessions vs with none (same server)",
-        [
-            "backend, unrelated sessions",
-            "store calls",
-            "empty store",
-            "crowded store",
-            "crowded/empty time",
-            "fill time",
-        ],
-        notes=["Goal (issue 14): crowded/empty within 3x. Store calls (keys, mget, node mget) counted by wrapping it."],
-    )
+    lookup_table = lookup_rows_table()
     context.report.tables += [beat_table, lookup_table]
     for target in targets(context.profile):
         for sessions in target.sessions:
