@@ -157,6 +157,17 @@ class PostgresConfig:
             password=url.password,
         )
 
+    def pool_options(self) -> dict[str, Any]:
+        """``asyncpg.create_pool``'s arguments after the DSN: password, sizes, timeouts, statement cache."""
+        return {
+            "password": self.password,
+            "min_size": self.pool_min_size,
+            "max_size": self.pool_max_size,
+            "command_timeout": self.command_timeout,
+            "timeout": self.connect_timeout,
+            "statement_cache_size": self.statement_cache_size,
+        }
+
     @property
     def qualified_table(self) -> str:
         """``"schema"."table"`` for SQL (both names are checked identifiers, quoted)."""

@@ -150,12 +150,7 @@ class PostgresStore(SessionKVStore):
             async with asyncio.timeout(config.connect_timeout * (config.pool_min_size + 1)):
                 pool = await asyncpg.create_pool(
                     config.dsn,
-                    password=config.password,
-                    min_size=config.pool_min_size,
-                    max_size=config.pool_max_size,
-                    command_timeout=config.command_timeout,
-                    timeout=config.connect_timeout,
-                    statement_cache_size=config.statement_cache_size,
+                    **config.pool_options(),
                     server_settings={"application_name": "sessionkv"},
                     reset=_keep_session,
                 )

@@ -61,14 +61,7 @@ async def bare_pool(store: PostgresStore, *, reset: bool) -> asyncpg.Pool:
     """A pool like the store's (DSN, password, sizes, timeouts, statement cache); ``reset``: asyncpg's default."""
     config = store.config
     pool: asyncpg.Pool = await asyncpg.create_pool(
-        config.dsn,
-        password=config.password,
-        min_size=config.pool_min_size,
-        max_size=config.pool_max_size,
-        command_timeout=config.command_timeout,
-        timeout=config.connect_timeout,
-        statement_cache_size=config.statement_cache_size,
-        **({} if reset else {"reset": no_reset}),
+        config.dsn, **config.pool_options(), **({} if reset else {"reset": no_reset})
     )
     return pool
 
