@@ -36,6 +36,12 @@ class Target:
     url: Callable[[Context], str]
     ttl: float
     grace: float
+    #: keys churned in the full run; fewer where the server is an emulator that cannot take a million
+    keys: int = 1_000_000
+
+    def churned(self, quick: bool) -> int:
+        """Keys churned in this run: ``keys``, or a two-hundredth of them for ``--quick`` (at least one batch)."""
+        return max(BATCH, self.keys // 200) if quick else self.keys
 
 
 TARGETS = [
@@ -44,7 +50,9 @@ TARGETS = [
     Target("redis cluster", lambda c: c.servers.redis_cluster(), 2.0, 0.5),
     Target("memcached", lambda c: c.servers.memcached(), 2.0, 5.0),
     Target("etcd", lambda c: c.servers.etcd(), 2.0, 4.0),
-    Target("dynamodb", lambda c: c.servers.dynamodb("sessionkv-bench-soak"), 2.0, 1.0),
+    # moto's server writes about 100 items/s on this machine (a million would take three hours): the same
+    # workload at 20,000 keys, footprint counted the same way (AWS's own TTL deletion is days late anyway)
+    Target("dynamodb", lambda c: c.servers.dynamodb("sessionkv-bench-soak"), 2.0, 1.0, keys=20_000),
     # Target("postgresql", lambda c: c.servers.postgresql(), 2.0, 1.0),  <- the PostgreSQL backend: one line here
 ]
 
@@ -101,9 +109,10 @@ async def churn(context: Context, target: Target, keys: int, table: Table) -> No
 
 
 async def run(context: Context) -> None:
-    keys = 20_000 if context.profile.quick else 1_000_000
+    quick = context.profile.quick
+    most = max(target.churned(quick) for target in TARGETS)
     table = Table(
-        f"soak: server footprint against live keys while {keys:,} keys churn (per backend)",
+        f"soak: server footprint against live keys while up to {most:,} keys churn per backend",
         COLUMNS,
         notes=[
             "Keys `conv/<n>/state` and `flat/<n>` (one directory each, never listed; every tenth also in `hot/`)",
@@ -112,9 +121,11 @@ async def run(context: Context) -> None:
             "is what the server holds for the namespace (Redis keys incl. directory index sets, memcached items",
             "after an LRU crawl, etcd keys + leases, DynamoDB items after a TTL pass, memory:// entries +",
             "directories); the last row per backend is after the ttl has passed: the live keys and their index.",
-            "After it, `keys('')` must list exactly the live keys, or the row is a failure.",
+            "After it, `keys('')` must list exactly the live keys, or the row is a failure. DynamoDB runs on moto,",
+            "which writes about 100 items/s here: it churns 20,000 keys in the full run, not a million.",
         ],
     )
     context.report.tables.append(table)
     for target in TARGETS:
-        await guarded(context, f"soak {target.name}", table, lambda t=target: churn(context, t, keys, table))
+        keys = target.churned(quick)
+        await guarded(context, f"soak {target.name}", table, lambda t=target, n=keys: churn(context, t, n, table))
