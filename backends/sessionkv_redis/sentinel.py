@@ -24,7 +24,9 @@ from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
-from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError, TimeoutError
 
 from sessionkv import ConfigurationError, Option, StoreURL
@@ -55,8 +57,14 @@ class SentinelSettings:
 
 
 def sentinel_kwargs(opts: dict[str, Any], tls: dict[str, Any]) -> dict[str, Any]:
-    """Connection arguments for the sentinels: their credentials, the timeouts, TLS when ``ssl`` is on."""
+    """Connection arguments for the sentinels: their credentials, the timeouts, TLS when ``ssl`` is on.
+
+    No retries per sentinel: discovery already moves on to the next sentinel, and the data connection's
+    retries repeat the whole discovery. (redis-py's default would retry a refused password with
+    backoff up to 10 s, per sentinel: a minute before a wrong ``sentinel_password`` is reported.)
+    """
     kwargs: dict[str, Any] = {
+        "retry": Retry(NoBackoff(), 0),
         "username": opts["sentinel_username"],
         "password": opts["sentinel_password"],
         "socket_timeout": opts["socket_timeout"],
@@ -89,6 +97,27 @@ def parse_service(url: StoreURL, db_option: int | None) -> tuple[str, int]:
 def sentinel_addresses(url: StoreURL) -> list[tuple[str, int]]:
     """The sentinels of ``url`` as ``(host, port)``, port 26379 when absent."""
     return [(h.host, h.port or DEFAULT_SENTINEL_PORT) for h in url.hosts]
+
+
+class SentinelManager(Sentinel):
+    """redis-py's ``Sentinel`` with a one-line ``MasterNotFoundError`` (redis-py's repeats client reprs)."""
+
+    async def discover_master(self, service_name: str) -> tuple[str, int]:
+        problems: list[str] = []
+        for position, sentinel in enumerate(self.sentinels):
+            kwargs = sentinel.connection_pool.connection_kwargs
+            where = f"{kwargs.get('host')}:{kwargs.get('port')}"
+            try:
+                masters: Any = await sentinel.sentinel_masters()
+            except (ConnectionError, TimeoutError, OSError) as exc:
+                problems.append(f"{where}: {type(exc).__name__}: {exc}")
+                continue
+            state = masters.get(service_name)
+            if state and self.check_master_state(state, service_name):
+                self.sentinels[0], self.sentinels[position] = sentinel, self.sentinels[0]  # ask it first next time
+                return state["ip"], state["port"]
+            problems.append(f"{where}: {'primary down' if state else 'does not monitor it'}")
+        raise MasterNotFoundError(f"no sentinel names a primary for {service_name!r} ({'; '.join(problems)})")
 
 
 class GuardedSentinelPool(SentinelConnectionPool):
@@ -166,7 +195,7 @@ def build_sentinel_client(
     url: StoreURL, settings: SentinelSettings, connection: dict[str, Any], max_connections: int | None
 ) -> SentinelRedis:
     """A client of the service's primary, found through the sentinels of ``url`` (the caller closes it)."""
-    manager = Sentinel(sentinel_addresses(url), sentinel_kwargs=dict(settings.sentinel_kwargs))  # type: ignore[no-untyped-call]
+    manager = SentinelManager(sentinel_addresses(url), sentinel_kwargs=dict(settings.sentinel_kwargs))  # type: ignore[no-untyped-call]
     kwargs = dict(connection)
     pool_class: type[GuardedSentinelPool] = GuardedSentinelPool
     if max_connections is not None:
