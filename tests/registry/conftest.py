@@ -16,6 +16,7 @@ SERVER_FIXTURES: dict[str, str | None] = {
     "memory": None,
     "redis": "redis_server",
     "redis-cluster": "redis_cluster",
+    "redis-sentinel": "redis_sentinel",
     "memcached": "memcached_server",
     "etcd": "etcd_server",
     "dynamodb": "dynamodb_server",
