@@ -13,7 +13,7 @@ from live_stores import LIVE_FIXTURES
 
 @pytest.fixture(params=list(FAULT_OPTIONS))
 def faulty(request: pytest.FixtureRequest) -> Iterator[Faulty]:
-    """Servers of Redis, Redis Cluster, memcached, etcd or DynamoDB (moto) of this test, with a short-timeout URL.
+    """Servers of Redis, Redis Cluster, memcached, etcd, DynamoDB (moto) or PostgreSQL of this test, short timeouts.
 
     Built on the per-test factories of tests/servers/, so killing or freezing them disturbs no other test.
     """
