@@ -27,6 +27,7 @@ FILE_LINE = re.compile(r"#\s*(?P<path>[\w./-]+\.py)\b")
 #: The address a block writes -> the server fixture whose address replaces it.
 SERVERS = {
     "localhost:6379": "redis_server",
+    "localhost:26379": "redis_sentinel",  # redis+sentinel://localhost:26379/mymaster: the group's three sentinels
     "localhost:11211": "memcached_server",
     "localhost:2379": "etcd_server",
     "localhost:8000": "dynamodb_server",
