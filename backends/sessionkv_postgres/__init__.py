@@ -7,8 +7,9 @@ URLs: ``postgresql://[user[:password]@]host[:port][,host[:port]...]/dbname[?opti
 sslcert, sslkey. The DDL for migrations: ``python -m sessionkv_postgres.schema``.
 
 Footprint rule: a key is one row; once the key expires the row is invisible at once and deleted by the
-next background sweep of a store running on the table (every ``sweep_interval`` seconds), and ``delete``
-removes it at once. The sequence handing out versions is one per table, whatever the number of keys.
+next background sweep of a store running on the table (every ``sweep_interval`` seconds, and once more as a
+store closes), and ``delete`` removes it at once. The sequence handing out versions is one per table,
+whatever the number of keys.
 
 This package does not import asyncpg until ``PostgresStore`` is first accessed or a postgres URL is opened.
 """

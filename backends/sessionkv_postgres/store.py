@@ -14,7 +14,8 @@ Expiry is the server's: rows hold ``expires_at = now() + ttl`` and every read an
 the server's ``now()``, so nodes need no clock sync. Footprint: an expired row is invisible at once and
 deleted by the background sweep (``sweep_interval``, batches of ``sweep_batch``, ``SKIP LOCKED`` so stores
 sharing a table share the work), so a key's row stays at most about ``sweep_interval`` after it expired
-while a store is running on the table; correctness never depends on the sweep.
+while a store is running on the table; closing a store runs one more sweep statement. Correctness never
+depends on the sweep.
 
 Versions: the ``version`` column, from the table's sequence, new on every write (``set``, ``mset``, ``add``,
 ``cas``; ``expire``/``touch`` keep it), so versions compare across stores on one table. ``add``/``cas``/
@@ -173,6 +174,8 @@ class PostgresStore(SessionKVStore):
 
     async def _close(self) -> None:
         await self._sweeper.stop()
+        if self._pool is not None:
+            await self._last_sweep()
         pool, self._pool = self._pool, None
         if pool is not None:
             try:
@@ -299,6 +302,16 @@ class PostgresStore(SessionKVStore):
             if deleted < batch:
                 break
         return total
+
+    async def _last_sweep(self) -> None:
+        """One sweep statement as the store closes, so rows that expired since the last sweep do not wait for
+        another store to come; bounded by ``command_timeout``, and a failure only leaves them for later."""
+        batch = self._config.sweep_batch
+        try:
+            async with asyncio.timeout(self._config.command_timeout):
+                await self._call("sweep", lambda conn: conn.fetchval(self._sql.sweep, batch))
+        except (TimeoutError, StoreError) as exc:
+            log.debug("postgres sweep at close skipped: %s", type(exc).__name__)
 
     # -- plumbing --------------------------------------------------------------------------------
 

@@ -269,6 +269,17 @@ async def test_the_sweep_deletes_expired_rows_in_batches_and_keeps_live_ones(pos
 
 
 @pytest.mark.asyncio
+async def test_closing_a_store_sweeps_the_rows_expired_since_the_last_sweep(postgres_server: Endpoint) -> None:
+    url = with_options(postgres_server.url.split("?")[0], sweep_interval="3600")  # no background sweep meanwhile
+    closing = open_store(url, namespace=namespace())
+    async with closing:
+        await closing.mset([(f"k{i}", b"v", 0.01) for i in range(3)])
+        await asyncio.sleep(0.05)
+        assert await closing.keys("") == [] and (await postgres_counts(url, closing.namespace))["total"] == 3
+    assert (await postgres_counts(url, closing.namespace))["total"] == 0
+
+
+@pytest.mark.asyncio
 async def test_the_background_sweep_removes_rows_without_being_asked(postgres_server: Endpoint) -> None:
     url = with_options(postgres_server.url.split("?")[0], sweep_interval="0.2")
     async with open_store(url, namespace=namespace()) as swept:
