@@ -16,8 +16,10 @@ pipeline (``raise_due``; an append keeps the item's old exptime). A new item get
 than its keys (memcached's clock ticks per second: a key written in the next second needs no
 re-timing). The slack (a quarter of the ttl, at least a second) means a busy directory is re-timed
 once per slack, not per write, and it outlives its last member by at most that. A shard never
-re-timed lower is safe for one store; two stores
-writing one directory with different ttls can shorten it, which then behaves as an eviction (below).
+re-timed lower is safe for one store: the deadlines it remembers are capped (``MAX_TRACKED``), and when
+the cap forces it to forget deadlines still to come, every shard it no longer knows is re-timed to at
+least the latest of them (``_horizon``), never to the new key's alone. Two stores writing one directory
+with different ttls can shorten it, which then behaves as an eviction (below).
 Dead entries go with the compaction that already exists: it checks each entry (a leaf's data item,
 a sub-directory's index items) and rewrites the shard without the dead ones, keeping its exptime
 (``t``), so a directory that saw a million expired keys holds only its live names. A shard that
@@ -106,6 +108,8 @@ class DirectoryIndex:
         self.space = space
         self._exptime_of = exptime_of
         self._deadlines: dict[bytes, float] = {}
+        #: the latest deadline this store forgot before it passed: the floor for re-timing a shard it forgot
+        self._horizon = 0.0
         self._epochs: dict[bytes, int] = {}
         self._appended: dict[bytes, int] = {}
         self._compacted_size: dict[bytes, int] = {}
@@ -160,18 +164,20 @@ class DirectoryIndex:
         (module docstring); returns them, in order. ``settled`` reads their replies."""
         due = [k for k in (plan if only is None else only) if plan[k].deadline > self._deadlines.get(k, 0.0)]
         for shard_key in due:
-            pipe.meta_get(shard_key, b"T%d" % self._exptime_of(self._slacked(plan[shard_key].deadline)))
+            pipe.meta_get(shard_key, b"T%d" % self._exptime_of(self._retimed(shard_key, plan[shard_key].deadline)))
         return due
 
     def settled(self, plan: Plan, due: list[bytes], replies: Iterable[object]) -> None:
         """Remember the deadlines ``raise_due`` set (a miss is created by ``settle``, with its deadline)."""
         for shard_key, reply in zip(due, replies, strict=True):
             if _hit(reply):
-                self._remember_deadline(shard_key, self._slacked(plan[shard_key].deadline))
+                self._remember_deadline(shard_key, self._retimed(shard_key, plan[shard_key].deadline))
 
-    @staticmethod
-    def _slacked(deadline: float) -> float:
-        return deadline + max(1.0, (deadline - time.time()) * SLACK)
+    def _retimed(self, shard_key: bytes, deadline: float) -> float:
+        """The deadline a re-timed shard gets: ``deadline`` plus slack, and never less than ``_horizon`` for a
+        shard whose last deadline this store forgot (it may name keys that live until then)."""
+        slacked = deadline + max(1.0, (deadline - time.time()) * SLACK)
+        return slacked if shard_key in self._deadlines else max(slacked, self._horizon)
 
     async def settle(self, conn: Connection, plan: Plan, order: list[bytes], replies: Iterable[object]) -> None:
         """Finish appends that found no index item: create it, then append every ancestor again.
@@ -390,9 +396,20 @@ class DirectoryIndex:
         self._epochs[shard_key] = epoch
 
     def _remember_deadline(self, shard_key: bytes, deadline: float) -> None:
-        if len(self._deadlines) >= MAX_TRACKED:
-            self._deadlines.clear()
+        if len(self._deadlines) >= MAX_TRACKED and shard_key not in self._deadlines:
+            self._forget_deadlines()
         self._deadlines[shard_key] = deadline
+
+    def _forget_deadlines(self) -> None:
+        """Make room: forget the deadlines that have passed, then, if half the cap is still in use, the earliest
+        ones, raising ``_horizon`` to the latest deadline forgotten before it passed."""
+        now = time.time()
+        kept = sorted((deadline, key) for key, deadline in self._deadlines.items() if deadline > now)
+        surplus = len(kept) - MAX_TRACKED // 2
+        if surplus > 0:
+            self._horizon = max(self._horizon, kept[surplus - 1][0])
+            kept = kept[surplus:]
+        self._deadlines = {key: deadline for deadline, key in kept}
 
     def _count(self, shard_key: bytes, size: int) -> None:
         if len(self._appended) >= MAX_TRACKED:
