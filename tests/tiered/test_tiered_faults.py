@@ -156,7 +156,8 @@ async def test_durable_tier_down_writes_fail_and_hot_holds_nothing_durable_lacks
 ) -> None:
     pg = postgres_process()
     ns = namespace()
-    durable = PostgresStore(postgres_url(pg, create_table="true", command_timeout="0.5", connect_timeout="0.5"), namespace=ns)
+    url = postgres_url(pg, create_table="true", command_timeout="0.5", connect_timeout="0.5")
+    durable = PostgresStore(url, namespace=ns)
     hot = RedisStore(redis_server.url, namespace=ns)
     async with hot, tiered(hot, durable) as store:
         await store.set("k", b"v1", 60)
