@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..suite import Suite
-from . import dynamodb, etcd, memcached, memory, postgres, redis, registry, soak
+from . import dynamodb, etcd, memcached, memory, postgres, redis, registry, soak, tiered
 
 SUITES: dict[str, Suite] = {
     "memory": memory.run,
@@ -14,4 +14,5 @@ SUITES: dict[str, Suite] = {
     "postgres": postgres.run,
     "registry": registry.run,
     "soak": soak.run,
+    "tiered": tiered.run,
 }
