@@ -36,12 +36,12 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from aiomcache.pool import Connection
 
-from .keyspace import INDEX_SHARDS, LEAF, SUBDIR, KeySpace, decode_entries, encode_entry, shard_of, split
+from .keyspace import INDEX_SHARDS, LEAF, SUBDIR, KeySpace, chain, decode_entries, encode_entry, shard_of, split
 from .protocol import Meta, Pipeline, ProtocolError
 
 #: Rounds of create/append before giving up on an index item that keeps vanishing (eviction storm).
@@ -269,6 +269,15 @@ class DirectoryIndex:
             if sum(_hit(next(replies)) for _ in range(count)):
                 alive.add(entry)
         return alive
+
+    def error_for(self, key: str, broken: Mapping[bytes, BaseException]) -> BaseException | None:
+        """The error of a shard in ``broken`` that files an entry of ``key``'s path (a coalesced set fails only
+        the callers whose keys an index error concerns), or None."""
+        for link in chain(key):
+            error = broken.get(self._shard_key(link.directory, link.shard))
+            if error is not None:
+                return error
+        return None
 
     # -- repairing after eviction (touch) ---------------------------------------------------------
 

@@ -12,7 +12,7 @@ a connection on any interruption, so a late reply can never be read by the next 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -26,6 +26,10 @@ _ERRORS = (b"ERROR", b"CLIENT_ERROR", b"SERVER_ERROR")
 
 class ProtocolError(Exception):
     """memcached answered with an error line or something this client does not understand."""
+
+
+class ServerErrorReply(ProtocolError):
+    """A ``SERVER_ERROR`` line: the server refused one command (too large, out of memory) and stays in sync."""
 
 
 class TimeoutPool(MemcachePool):
@@ -73,9 +77,11 @@ class Meta:
 class Pipeline:
     """Commands buffered in order, sent in one write; ``run`` returns one reply per command."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, isolate: bool = False) -> None:
         self._buffer: list[bytes] = []
         self._readers: list[str] = []
+        #: see ``run``
+        self.isolate = isolate
 
     def __len__(self) -> int:
         return len(self._readers)
@@ -126,16 +132,23 @@ class Pipeline:
         self._readers.append("stats")
 
     async def run(self, conn: Connection) -> list[object]:
-        """Send every command at once, then read the replies in order."""
+        """Send every command at once, then read the replies in order.
+
+        With ``isolate`` (set at construction), a ``SERVER_ERROR`` answering one classic or meta command becomes
+        that command's reply (a ``ServerErrorReply``) instead of failing the pipeline: the server answers it with
+        one line and the replies after it stay in step. Any other error line still raises (the stream may be
+        out of step).
+        """
         if not self._readers:
             return []
         conn.writer.write(b"".join(self._buffer))
         replies: list[object] = []
+        isolate = self.isolate
         for kind in self._readers:
             if kind == "line":
-                replies.append(await _line(conn))
+                replies.append(await _isolated(_line(conn)) if isolate else await _line(conn))
             elif kind == "meta":
-                replies.append(await _meta(conn))
+                replies.append(await _isolated(_meta(conn)) if isolate else await _meta(conn))
             elif kind == "stats":
                 replies.append(await _stats(conn))
             else:
@@ -144,12 +157,22 @@ class Pipeline:
         return replies
 
 
+async def _isolated(reading: Awaitable[object]) -> object:
+    """The reply ``reading`` reads, or the ``ServerErrorReply`` it raised (see ``Pipeline.run``)."""
+    try:
+        return await reading
+    except ServerErrorReply as exc:
+        return exc
+
+
 async def _line(conn: Connection) -> bytes:
     raw = await conn.reader.readline()
     if not raw.endswith(b"\r\n"):
         raise ConnectionResetError("memcached closed the connection")
     line = raw[:-2]
     if line.startswith(_ERRORS):
+        if line.startswith(b"SERVER_ERROR"):
+            raise ServerErrorReply(line.decode(errors="replace"))
         raise ProtocolError(line.decode(errors="replace"))
     return line
 

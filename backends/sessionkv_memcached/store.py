@@ -8,6 +8,12 @@
 - ``only_if_exists`` is ``replace``; ``expire`` and ``touch`` are ``touch``; ``mget`` is one
   ``get`` line per 100 keys; every call is ONE pipelined write of all its commands (plus a second
   round trip only when an index item must be created or pruned), never a round trip per key.
+- Concurrent ``get`` and ``set`` calls are coalesced (``sessionkv.coalesce``): the calls of one
+  event-loop tick leave as one pipeline per connection (gets as one ``get`` line per 100 keys;
+  sets with their index appends merged, one per shard, in the same write), at most ``pool_size``
+  pipelines at once. A refused ``set`` or a ``SERVER_ERROR`` fails only its caller; a cancelled or
+  timed-out caller is left out of its batch (or its reply dropped); only a lost connection (or a
+  pipeline outliving ``timeout``) fails every call of that one pipeline.
 - Keys are encoded by ``keyspace`` (any Unicode, up to ``max_key_size``); ``keys(prefix)`` reads
   the directory index of ``index`` (cost: the entries under ``prefix``'s directory, not the cache;
   so ``directory_listing="indexed"``, and ``keys_examined`` counts the index entries read).
@@ -44,6 +50,7 @@ from sessionkv import (
     Version,
     Versioned,
 )
+from sessionkv.coalesce import Coalescer, Failed
 
 from .config import OPTIONS, MemcachedConfig
 from .index import DirectoryIndex
@@ -51,6 +58,9 @@ from .keyspace import KeySpace, server_namespace
 from .protocol import Meta, Pipeline, ProtocolError, TimeoutPool, chunks, lease
 
 T = TypeVar("T")
+R = TypeVar("R")
+#: A coalesced ``set``: key, ``set`` or ``replace``, value, ttl.
+SetRequest = tuple[str, bytes, bytes, float]
 
 #: memcached reads an exptime above this many seconds as an absolute Unix time.
 RELATIVE_LIMIT = 30 * 86400
@@ -94,6 +104,10 @@ class MemcachedStore(SessionKVStore):
         self._space = KeySpace(server_namespace(self.namespace))
         self._index = DirectoryIndex(self._space, lambda deadline: self._exptime(deadline - time.time() - 1))
         self._pool: TimeoutPool | None = None
+        # concurrent get and set calls of one loop tick share one pipeline (sessionkv.coalesce)
+        size = self.config.pool_size
+        self._gets: Coalescer[bytes, bytes | None] = Coalescer(self._send_gets, max_inflight=size)
+        self._sets: Coalescer[SetRequest, None] = Coalescer(self._send_sets, max_inflight=size)
         self.keys_examined = 0
         self._clock_offset = 0.0
         self._cas_enabled = True
@@ -132,6 +146,8 @@ class MemcachedStore(SessionKVStore):
             self._clock_offset = int(stats[b"time"]) - time.time()
 
     async def _close(self) -> None:
+        await self._gets.drain()
+        await self._sets.drain()
         await self._drop_pool()
 
     async def _drop_pool(self) -> None:
@@ -143,9 +159,49 @@ class MemcachedStore(SessionKVStore):
 
     async def _set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool) -> None:
         verb = b"replace" if only_if_exists else b"set"
-        pipe = Pipeline()
-        pipe.store(verb, self._space.data(key), value, self._exptime(ttl))
-        await self._filed("set", [key], [ttl], pipe, _stored, required=not only_if_exists)
+        await self._coalesced("set", self._sets, (key, verb, value, ttl))
+
+    async def _send_sets(self, requests: list[SetRequest]) -> list[Failed | None]:
+        """One pipeline for the ``set`` calls of one tick: their stores, then the index appends for all their keys
+        (one per shard, deepest first) and the re-timing they need; then, if any wrote, the missing index items
+        are created. A refused store, or a ``SERVER_ERROR`` on it or on an index shard its key is filed in, fails
+        only the callers concerned; anything else (a lost connection) fails them all."""
+        index, space = self._index, self._space
+        pipe = Pipeline(isolate=True)
+        for key, verb, value, ttl in requests:
+            pipe.store(verb, space.data(key), value, self._exptime(ttl))
+        plan = index.plan([r[0] for r in requests], [self._deadline(r[3]) for r in requests])
+        count = len(requests)
+
+        async def work(conn: Connection) -> list[Failed | None]:
+            order = index.append(pipe, plan)
+            due = index.raise_due(pipe, plan)
+            replies = await pipe.run(conn)
+            stored, appended = replies[:count], replies[count : count + len(order)]
+            timed = replies[count + len(order) :]
+            broken = {
+                k: r
+                for k, r in [*zip(order, appended, strict=True), *zip(due, timed, strict=True)]
+                if isinstance(r, ProtocolError)
+            }
+            outcomes: list[Failed | None] = []
+            for (key, verb, _, _), reply in zip(requests, stored, strict=True):
+                if isinstance(reply, ProtocolError):
+                    outcomes.append(Failed(reply))
+                elif verb == b"set" and not _stored(reply):
+                    outcomes.append(Failed(ProtocolError(f"set answered {reply!r}")))
+                elif broken and (error := index.error_for(key, broken)) is not None:
+                    outcomes.append(Failed(error))
+                else:
+                    outcomes.append(None)
+            if any(_stored(reply) for reply in stored):  # else nothing was written (its entries are pruned later)
+                index.settled(plan, due, timed)
+                kept = [(k, r) for k, r in zip(order, appended, strict=True) if k not in broken]
+                await index.settle(conn, plan, [k for k, _ in kept], [r for _, r in kept])
+                await index.compact_due(conn, plan)
+            return outcomes
+
+        return await self._pipelined(work)
 
     async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
         pipe = Pipeline()
@@ -191,7 +247,23 @@ class MemcachedStore(SessionKVStore):
         return await self._run(op, work)
 
     async def _get(self, key: str) -> bytes | None:
-        return (await self._mget([key]))[0]
+        return await self._coalesced("get", self._gets, self._space.data(key))
+
+    async def _send_gets(self, server_keys: list[bytes]) -> list[bytes | None]:
+        """One pipeline for the ``get`` calls of one tick: a classic ``get`` line per 100 distinct keys."""
+        distinct = list(dict.fromkeys(server_keys))
+
+        async def work(conn: Connection) -> list[object]:
+            pipe = Pipeline()
+            for part in chunks(distinct):
+                pipe.get(part)
+            return await pipe.run(conn)
+
+        found: dict[bytes, bytes] = {}
+        for reply in await self._pipelined(work):
+            assert isinstance(reply, dict)
+            found.update(reply)
+        return [found.get(key) for key in server_keys]
 
     async def _mget(self, keys: list[str]) -> list[bytes | None]:
         server_keys = [self._space.data(key) for key in keys]
@@ -341,6 +413,30 @@ class MemcachedStore(SessionKVStore):
         if seconds <= RELATIVE_LIMIT:
             return seconds
         return math.ceil(time.time() + self._clock_offset) + seconds
+
+    async def _coalesced(self, op: str, coalescer: Coalescer[R, T], request: R) -> T:
+        """``request``'s outcome from ``coalescer`` within the timeout (queueing counts); failures become
+        ``StoreError``."""
+        if self._pool is None:
+            raise StoreNotStartedError(f"{self!r} is not started: use `async with store:` or `await store.start()`")
+        timeout = self.config.timeout
+        try:
+            async with asyncio.timeout(timeout):
+                return await coalescer.submit(request)
+        except TimeoutError as exc:
+            raise StoreError(f"memcached {op} timed out after {timeout:g} s on {self.config.address}") from exc
+        except SERVER_ERRORS as exc:
+            raise StoreError(f"memcached {op} failed on {self.config.address}: {type(exc).__name__}: {exc}") from exc
+
+    async def _pipelined(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """Run a coalesced batch's ``work`` on a pooled connection within the timeout (errors raised as they are:
+        each caller's ``_coalesced`` words its own)."""
+        pool = self._pool
+        if pool is None:
+            raise StoreNotStartedError(f"{self!r} was closed while a call waited")
+        async with asyncio.timeout(self.config.timeout):
+            async with lease(pool) as conn:
+                return await work(conn)
 
     async def _run(self, op: str, work: Callable[[Connection], Awaitable[T]]) -> T:
         """Run ``work`` on a pooled connection within the timeout; failures become ``StoreError``."""
