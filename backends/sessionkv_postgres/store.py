@@ -13,9 +13,9 @@ so that query would be a second round trip on every operation.
 Expiry is the server's: rows hold ``expires_at = now() + ttl`` and every read and condition compares it with
 the server's ``now()``, so nodes need no clock sync. Footprint: an expired row is invisible at once and
 deleted by the background sweep (``sweep_interval``, batches of ``sweep_batch``, ``SKIP LOCKED`` so stores
-sharing a table share the work), so a key's row stays at most about ``sweep_interval`` after it expired
-while a store is running on the table; closing a store runs one more sweep statement. Correctness never
-depends on the sweep.
+sharing a table share the work; each sweep runs until no row that had expired when it began is left), so a
+key's row stays about ``sweep_interval`` plus one drain after it expired while a store is running on the
+table; closing a store sweeps once more (bounded by ``command_timeout``). Correctness never depends on it.
 
 Versions: the ``version`` column, from the table's sequence, new on every write (``set``, ``mset``, ``add``,
 ``cas``; ``expire``/``touch`` keep it), so versions compare across stores on one table. ``add``/``cas``/
@@ -64,8 +64,6 @@ MAX_KEY_SIZE = 1024
 MAX_NAMESPACE_SIZE = 512
 #: Largest value: bytea holds 1 GB, but one statement carries it whole; 64 MiB keeps a call's memory sane.
 MAX_VALUE_SIZE = 64 * 1024 * 1024
-#: Batches one sweep runs at most (the rest waits for the next sweep).
-SWEEP_ROUNDS = 10
 
 CAPABILITIES = StoreCapabilities(
     ttl_resolution=0.001,  # timestamptz holds microseconds; every read compares with the server's now()
@@ -293,23 +291,23 @@ class PostgresStore(SessionKVStore):
     # -- housekeeping ----------------------------------------------------------------------------
 
     async def sweep(self) -> int:
-        """Delete expired rows of the table (any namespace's), ``sweep_batch`` a statement; return how many."""
+        """Delete the table's expired rows (any namespace's), ``sweep_batch`` a statement, until a statement finds
+        fewer: every row expired when the sweep began is gone when it returns, however many churned since the last
+        one (capping the statements left a backlog that grew with the write rate). Returns how many went."""
         batch = self._config.sweep_batch
         total = 0
-        for _ in range(SWEEP_ROUNDS):
+        while True:
             deleted = int(await self._call("sweep", lambda conn: conn.fetchval(self._sql.sweep, batch)))
             total += deleted
             if deleted < batch:
-                break
-        return total
+                return total
 
     async def _last_sweep(self) -> None:
-        """One sweep statement as the store closes, so rows that expired since the last sweep do not wait for
-        another store to come; bounded by ``command_timeout``, and a failure only leaves them for later."""
-        batch = self._config.sweep_batch
+        """A sweep as the store closes, so rows that expired since the last one do not wait for another store to
+        come; bounded by ``command_timeout``, and a failure or timeout only leaves them for later."""
         try:
             async with asyncio.timeout(self._config.command_timeout):
-                await self._call("sweep", lambda conn: conn.fetchval(self._sql.sweep, batch))
+                await self.sweep()
         except (TimeoutError, StoreError) as exc:
             log.debug("postgres sweep at close skipped: %s", type(exc).__name__)
 

@@ -269,6 +269,22 @@ async def test_the_sweep_deletes_expired_rows_in_batches_and_keeps_live_ones(pos
 
 
 @pytest.mark.asyncio
+async def test_one_sweep_drains_a_backlog_of_any_size(postgres_server: Endpoint) -> None:
+    # a sweep that stopped after a fixed number of statements left a backlog growing with the write rate:
+    # a 1M-key soak kept 980,050 expired rows after the ttl with a sweep every second
+    url = with_options(postgres_server.url.split("?")[0], create_table="true", sweep_batch="3", sweep_interval="3600")
+    async with open_store(url, namespace=namespace()) as swept:
+        assert isinstance(swept, PostgresStore)
+        await swept.mset([(f"short/{i}", b"v", 0.01) for i in range(100)] + [("live", b"v", 60)])
+        await asyncio.sleep(0.05)
+        before = swept.round_trips
+        assert await swept.sweep() >= 100
+        assert swept.round_trips - before >= 34, "100 rows in statements of 3"
+        assert (await postgres_counts(url, swept.namespace))["total"] == 1
+        await swept.delete(["live"])
+
+
+@pytest.mark.asyncio
 async def test_closing_a_store_sweeps_the_rows_expired_since_the_last_sweep(postgres_server: Endpoint) -> None:
     url = with_options(postgres_server.url.split("?")[0], sweep_interval="3600")  # no background sweep meanwhile
     closing = open_store(url, namespace=namespace())
