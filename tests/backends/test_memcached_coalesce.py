@@ -1,0 +1,170 @@
+"""Coalesced ``get``/``set`` on a real memcached: the calls of one loop tick share one pipeline, outcomes stay per call.
+
+Costs are counted: pipelines (round trips) and the commands in them by a spy on ``Pipeline.run``,
+and what the server did by its own ``stats`` counters (``cmd_get``, ``cmd_set``, ``total_connections``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+
+from servers.ladder import Endpoint
+from sessionkv import StoreError
+from sessionkv_memcached.keyspace import INDEX_SHARDS
+from sessionkv_memcached.protocol import Pipeline
+from sessionkv_memcached.store import MemcachedStore
+
+pytestmark = pytest.mark.asyncio
+TASKS = 64
+
+
+class Spy:
+    """Pipelines sent and their commands (by command word); ``sent`` is set when one goes out."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.commands: list[bytes] = []
+        self.sent = asyncio.Event()
+
+    def reset(self) -> None:
+        self.runs, self.commands = 0, []
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Spy]:
+    """Wraps ``Pipeline.run`` (the real commands still go to the server)."""
+    found = Spy()
+    original = Pipeline.run
+
+    async def run(self: Pipeline, conn: object) -> list[object]:
+        if len(self):
+            found.runs += 1
+            found.commands += [chunk.split(b" ", 1)[0] for chunk in self._buffer]
+            found.sent.set()
+        return await original(self, conn)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Pipeline, "run", run)
+    yield found
+
+
+@pytest_asyncio.fixture(params=[1, 4], ids=["pool1", "pool4"])
+async def store(memcached_server: Endpoint, request: pytest.FixtureRequest) -> AsyncIterator[MemcachedStore]:
+    namespace = f"co-{uuid.uuid4().hex[:12]}:"
+    async with MemcachedStore(memcached_server.url, namespace=namespace, pool_size=request.param) as s:
+        yield s
+
+
+async def server_stats(store: MemcachedStore) -> dict[bytes, int]:
+    """The server's general counters, read behind the store's back (on its pool)."""
+
+    async def work(conn: object) -> object:
+        pipe = Pipeline()
+        pipe.stats()
+        return (await pipe.run(conn))[0]  # type: ignore[arg-type]
+
+    stats = await store._run("stats", work)
+    assert isinstance(stats, dict)
+    return {name: int(value) for name, value in stats.items() if value.isdigit()}
+
+
+async def test_concurrent_gets_leave_as_one_pipeline(store: MemcachedStore, spy: Spy) -> None:
+    await store.mset([(f"g/k{i}", b"v%d" % i, 30) for i in range(TASKS)])
+    before = await server_stats(store)
+    spy.reset()
+    found = await asyncio.gather(*(store.get(f"g/k{i}") for i in [*range(TASKS), 3]))
+    assert found == [b"v%d" % i for i in [*range(TASKS), 3]]
+    assert spy.runs == 1 and spy.commands == [b"get"]  # one write: one get line of the 64 distinct keys
+    after = await server_stats(store)
+    assert after[b"cmd_get"] - before[b"cmd_get"] == TASKS  # each distinct key fetched once
+    assert after[b"get_hits"] - before[b"get_hits"] == TASKS
+
+
+async def test_concurrent_sets_leave_as_one_pipeline_with_merged_index_appends(store: MemcachedStore, spy: Spy) -> None:
+    await store.mset([(f"s/k{i}", b"0", 30) for i in range(TASKS)])  # creates every index item of s/ and the root
+    before = await server_stats(store)
+    spy.reset()
+    await asyncio.gather(*(store.set(f"s/k{i}", b"v%d" % i, 30) for i in range(TASKS)))
+    runs, commands = spy.runs, list(spy.commands)
+    after = await server_stats(store)
+    assert commands.count(b"set") == TASKS
+    # the appends are merged: at most one per shard of s/, one for the root's entry of s (already there)
+    assert 0 < commands.count(b"ms") <= INDEX_SHARDS + 1
+    assert runs == 1 and len(commands) == TASKS + commands.count(b"ms")  # one write, nothing else
+    assert after[b"cmd_set"] - before[b"cmd_set"] == TASKS + commands.count(b"ms")
+    assert sorted(await store.keys("s/")) == sorted(f"s/k{i}" for i in range(TASKS))
+    assert await store.mget([f"s/k{i}" for i in range(TASKS)]) == [b"v%d" % i for i in range(TASKS)]
+
+
+async def test_a_server_error_on_one_set_fails_only_that_call(store: MemcachedStore, spy: Spy) -> None:
+    await store.mset([(f"e/{k}", b"0", 30) for k in ("a", "big", "c")])  # their index items exist
+    # let a value past memcached's item size through our own check: the server refuses it with SERVER_ERROR
+    store.capabilities = dataclasses.replace(store.capabilities, max_value_size=8 * 1024 * 1024)
+    before = await server_stats(store)
+    spy.reset()
+    outcomes = await asyncio.gather(
+        store.set("e/a", b"a", 30),
+        store.set("e/big", b"x" * (2 * 1024 * 1024), 30),
+        store.set("e/c", b"c", 30),
+        return_exceptions=True,
+    )
+    assert spy.runs == 1 and spy.commands.count(b"set") == 3
+    assert outcomes[0] is None and outcomes[2] is None
+    error = outcomes[1]
+    assert isinstance(error, StoreError) and "SERVER_ERROR" in str(error) and "\n" not in str(error)
+    after = await server_stats(store)
+    assert after[b"total_connections"] == before[b"total_connections"]  # the stream stayed in step: no reconnect
+    # memcached drops the old value of a set it refuses: nothing stale is left to read or list
+    assert await store.mget(["e/a", "e/big", "e/c"]) == [b"a", None, b"c"]
+    assert sorted(await store.keys("e/")) == ["e/a", "e/c"]
+
+
+async def test_a_refused_replace_in_a_batch_is_no_error_and_touches_nobody(store: MemcachedStore, spy: Spy) -> None:
+    await store.mset([(f"r/{k}", b"0", 30) for k in ("there", "absent", "new")])  # their index items exist
+    await store.delete(["r/absent", "r/new"])
+    spy.reset()
+    await asyncio.gather(
+        store.set("r/there", b"1", 30, only_if_exists=True),
+        store.set("r/absent", b"1", 30, only_if_exists=True),
+        store.set("r/new", b"1", 30),
+    )
+    assert spy.runs == 1 and spy.commands.count(b"replace") == 2 and spy.commands.count(b"set") == 1
+    assert await store.mget(["r/there", "r/absent", "r/new"]) == [b"1", None, b"1"]
+    assert sorted(await store.keys("r/")) == ["r/new", "r/there"]
+
+
+async def test_a_call_cancelled_before_its_pipeline_is_left_out(store: MemcachedStore, spy: Spy) -> None:
+    await store.mset([(f"c/k{i}", b"0", 30) for i in range(3)])  # their index items exist
+    await store.delete([f"c/k{i}" for i in range(3)])
+    spy.reset()
+    calls = [asyncio.ensure_future(store.set(f"c/k{i}", b"v", 30)) for i in range(3)]
+    await asyncio.sleep(0)  # each call queued its request; the batch leaves on the next callback round
+    calls[1].cancel()
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    assert outcomes[0] is None and outcomes[2] is None and isinstance(outcomes[1], asyncio.CancelledError)
+    assert spy.runs == 1 and spy.commands.count(b"set") == 2
+    assert await store.mget(["c/k0", "c/k1", "c/k2"]) == [b"v", None, b"v"]
+
+
+async def test_a_call_cancelled_in_flight_leaves_its_neighbours_and_the_connection(
+    store: MemcachedStore, spy: Spy
+) -> None:
+    await store.mset([(f"f/k{i}", b"v%d" % i, 30) for i in range(3)])
+    before = await server_stats(store)
+    spy.reset()
+    spy.sent.clear()
+    calls = [asyncio.ensure_future(store.get(f"f/k{i}")) for i in range(3)]
+    await spy.sent.wait()  # the pipeline is written; its replies are not read yet
+    calls[0].cancel()
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    assert isinstance(outcomes[0], asyncio.CancelledError) and outcomes[1:] == [b"v1", b"v2"]
+    assert spy.runs == 1
+    after = await server_stats(store)
+    # a cancelled call of its own would drop its connection (``lease``): the shared pipeline was not interrupted
+    assert after[b"total_connections"] == before[b"total_connections"]
+    assert await store.get("f/k0") == b"v0"
