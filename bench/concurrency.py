@@ -160,7 +160,7 @@ def throughput_row(report: Report, table: Table, group: str, operation: str, bas
             f"{fmt_ratio(min(ratios))}-{fmt_ratio(max(ratios))}",
         ]
     )
-    label = f"{operation} x{result.tasks} tasks vs {baseline} (throughput)"
+    label = f"{operation}, {result.tasks} concurrent, vs {baseline} (time per op)"
     report.bars.append(Bar(group, label, result.as_time_ratio()))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..suite import Suite
-from . import dynamodb, etcd, memcached, memory, postgres, redis, registry, soak, tiered
+from . import dynamodb, etcd, memcached, memory, postgres, redis, registry, soak, throughput, tiered
 
 SUITES: dict[str, Suite] = {
     "memory": memory.run,
@@ -15,4 +15,5 @@ SUITES: dict[str, Suite] = {
     "registry": registry.run,
     "soak": soak.run,
     "tiered": tiered.run,
+    "throughput": throughput.run,
 }
