@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from sessionkv import ConfigurationError
+from sessionkv.cli.output import reader_may_leave
 
 from .layout import PK, SK, TTL
 
@@ -84,7 +85,8 @@ def main(argv: list[str] | None = None) -> None:
         document = build(args.table)
     except ConfigurationError as exc:
         parser.error(str(exc))
-    print(json.dumps(document, indent=2))
+    with reader_may_leave():  # `... | head` ends quietly (exit 141), not in a BrokenPipeError traceback
+        print(json.dumps(document, indent=2))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from ..errors import SessionKVError
 from ..url import redact
+from .output import stdout_closed
 
 #: subcommand name -> module implementing it
 COMMANDS: dict[str, str] = {
@@ -43,13 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code. Errors print one redacted line, no traceback."""
+    """Run the command line; returns the exit code. Errors print one redacted line, no traceback.
+
+    A closed stdout (``sessionkv sessions URL --json | head``) ends with status 141, no traceback.
+    """
     args = build_parser().parse_args(argv)
     try:
         result = args._run(args)
         if inspect.iscoroutine(result):
             result = asyncio.run(result)
+        sys.stdout.flush()  # here, so a reader that left (`| head`) is seen now, not at interpreter exit
         return int(result or 0)
+    except BrokenPipeError:
+        return stdout_closed()
     except SessionKVError as exc:
         print(f"sessionkv: error: {redact(str(exc))}", file=sys.stderr)
         return 2

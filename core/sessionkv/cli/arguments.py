@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import math
 import sys
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from ..discovery import default_catalog
-from ..errors import SessionKVError
-from ..url import StoreURL
+from ..errors import SessionKVError, StoreError
+from ..url import StoreURL, redact
+
+T = TypeVar("T")
+
+#: Seconds an operator command (``sessions``, ``nodes``, ``close``) may wait for the store, in all.
+DEFAULT_TIMEOUT = 5.0
 
 
 def port_number(text: str) -> int:
@@ -45,3 +53,29 @@ def warn_if_process_local(url: str) -> None:
             "its own, empty store; use a server-backed URL (e.g. redis://host:6379/0) to see other processes' sessions",
             file=sys.stderr,
         )
+
+
+def add_timeout(parser: argparse.ArgumentParser) -> None:
+    """``--timeout SECONDS``: the bound of the whole command (connect, every call, close)."""
+    parser.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"fail if the store has not answered everything within SECONDS (default: {DEFAULT_TIMEOUT:g})",
+    )
+
+
+async def within(seconds: float, url: str, work: Awaitable[T]) -> T:
+    """``await work``, cancelled after ``seconds``: then ``StoreError`` in one line naming the (redacted) URL.
+
+    A frozen server accepts connections and answers nothing; without this bound a command waits for
+    every timeout and retry of its backend (20 s on Redis with the defaults).
+    """
+    try:
+        async with asyncio.timeout(seconds) as deadline:
+            return await work
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        raise StoreError(f"{redact(url)} did not answer within {seconds:g} s (--timeout)") from None

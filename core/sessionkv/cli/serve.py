@@ -4,6 +4,10 @@ Authentication: a bearer token read from the environment variable ``SESSIONKV_AP
 one named by ``--token-env``) or from ``--token-file``; never from the command line, which ``ps``
 shows. Without a token it serves loopback addresses only, unless ``--no-auth`` says so on purpose.
 TLS: ``--ssl-certfile`` and ``--ssl-keyfile`` (uvicorn's).
+
+The server is a ``SessionNode`` of its own (id ``serve-HOST-PID-RANDOM`` or ``--node-id``) owning no
+session: ``sessionkv nodes`` and ``GET /nodes`` list it with 0 sessions while it runs, and its
+maintenance loop is what ``/health`` reports as stale. Its record goes when it stops.
 """
 
 from __future__ import annotations
@@ -46,9 +50,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     auth = parser.add_argument_group("authentication and TLS")
     auth.add_argument(
         "--token-env",
-        default=TOKEN_ENV,
         metavar="NAME",
-        help=f"environment variable holding the bearer token (default: {TOKEN_ENV})",
+        help=f"environment variable holding the bearer token (default: {TOKEN_ENV}); named, it must be set",
     )
     auth.add_argument("--token-file", metavar="PATH", help="file holding the bearer token (first line)")
     auth.add_argument(
@@ -59,7 +62,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def read_token(args: argparse.Namespace) -> str | None:
-    """The bearer token from ``--token-file`` or the environment variable; ``ConfigurationError`` if unusable."""
+    """The bearer token from ``--token-file`` or the environment variable; ``ConfigurationError`` if unusable.
+
+    ``--token-env NAME`` asks for authentication: ``NAME`` unset or empty is an error, never an open server.
+    Only the default variable (``SESSIONKV_API_TOKEN``) may be absent (then loopback only, see ``run``).
+    """
     if args.token_file:
         try:
             text = Path(args.token_file).read_text(encoding="utf-8")
@@ -69,7 +76,13 @@ def read_token(args: argparse.Namespace) -> str | None:
         if not token:
             raise ConfigurationError(f"--token-file {args.token_file} is empty")
         return token
-    value = os.environ.get(args.token_env, "").strip()
+    value = os.environ.get(args.token_env or TOKEN_ENV, "").strip()
+    if not value and args.token_env:
+        state = "empty" if args.token_env in os.environ else "not set"
+        raise ConfigurationError(
+            f"refusing to serve without the token named by --token-env: environment variable {args.token_env} is "
+            f"{state}"
+        )
     return value or None
 
 
@@ -96,8 +109,8 @@ async def run(args: argparse.Namespace) -> int:
     token = read_token(args)
     if token is None and not is_loopback(args.host) and not args.no_auth:
         raise ConfigurationError(
-            f"refusing to serve {args.host} without authentication: set {args.token_env} (or --token-file), "
-            "or pass --no-auth to serve it open on purpose"
+            f"refusing to serve {args.host} without authentication: set {args.token_env or TOKEN_ENV} "
+            "(or --token-file), or pass --no-auth to serve it open on purpose"
         )
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         raise ConfigurationError("TLS needs both --ssl-certfile and --ssl-keyfile")

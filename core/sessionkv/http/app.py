@@ -8,6 +8,7 @@ Routes (ids in paths are percent-encoded path segments, so they may contain ``/`
     GET    /nodes                       live nodes with their session counts
     GET    /health                      200, or 503 if the store does not answer or maintenance is stale
 
+Any other path answers 404 and a wrong method 405, as JSON ``{"error": ...}`` like the rest.
 With a ``token``, every route but ``/health`` requires ``Authorization: Bearer <token>``
 (``sessionkv.http.auth``).
 """
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -93,7 +95,7 @@ def create_app(
         Route("/nodes", list_nodes, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
     ]
-    return TokenAuth(Starlette(routes=routes), token)
+    return TokenAuth(Starlette(routes=routes, exception_handlers={HTTPException: _http_error}), token)
 
 
 def session_ids(request: Request) -> tuple[str, str] | None:
@@ -117,6 +119,15 @@ def session_ids(request: Request) -> tuple[str, str] | None:
     if not call_id or not session_id:
         return None
     return call_id, session_id
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own answers (unknown route 404, wrong method 405) as JSON, like every other route's."""
+    assert isinstance(exc, HTTPException)
+    message = "no such route" if exc.status_code == 404 else str(exc.detail)
+    response = _error(exc.status_code, f"{message}: {request.method} {request.url.path}")
+    response.headers.update(exc.headers or {})
+    return response
 
 
 def _error(status: int, message: str) -> JSONResponse:
