@@ -12,7 +12,7 @@ a connection on any interruption, so a late reply can never be read by the next 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -145,24 +145,23 @@ class Pipeline:
         replies: list[object] = []
         isolate = self.isolate
         for kind in self._readers:
-            if kind == "line":
-                replies.append(await _isolated(_line(conn)) if isolate else await _line(conn))
-            elif kind == "meta":
-                replies.append(await _isolated(_meta(conn)) if isolate else await _meta(conn))
-            elif kind == "stats":
-                replies.append(await _stats(conn))
-            else:
-                replies.append(await _values(conn))
+            reply: object
+            try:
+                if kind == "line":
+                    reply = await _line(conn)
+                elif kind == "meta":
+                    reply = await _meta(conn)
+                elif kind == "stats":
+                    reply = await _stats(conn)
+                else:
+                    reply = await _values(conn)
+            except ServerErrorReply as exc:
+                if not isolate or kind not in ("line", "meta"):
+                    raise
+                reply = exc  # one line answered this command: the replies after it stay in step
+            replies.append(reply)
         await conn.writer.drain()
         return replies
-
-
-async def _isolated(reading: Awaitable[object]) -> object:
-    """The reply ``reading`` reads, or the ``ServerErrorReply`` it raised (see ``Pipeline.run``)."""
-    try:
-        return await reading
-    except ServerErrorReply as exc:
-        return exc
 
 
 async def _line(conn: Connection) -> bytes:

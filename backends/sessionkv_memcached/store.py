@@ -106,8 +106,13 @@ class MemcachedStore(SessionKVStore):
         self._pool: TimeoutPool | None = None
         # concurrent get and set calls of one loop tick share one pipeline (sessionkv.coalesce)
         size = self.config.pool_size
-        self._gets: Coalescer[bytes, bytes | None] = Coalescer(self._send_gets, max_inflight=size)
-        self._sets: Coalescer[SetRequest, None] = Coalescer(self._send_sets, max_inflight=size)
+        # (a lone call on an idle store goes at once, in its caller's task, bounded by its own timeout)
+        self._gets: Coalescer[bytes, bytes | None] = Coalescer(
+            self._send_gets, max_inflight=size, send_one=self._get_alone
+        )
+        self._sets: Coalescer[SetRequest, None] = Coalescer(
+            self._send_sets, max_inflight=size, send_one=self._set_alone
+        )
         self.keys_examined = 0
         self._clock_offset = 0.0
         self._cas_enabled = True
@@ -161,7 +166,11 @@ class MemcachedStore(SessionKVStore):
         verb = b"replace" if only_if_exists else b"set"
         await self._coalesced("set", self._sets, (key, verb, value, ttl))
 
-    async def _send_sets(self, requests: list[SetRequest]) -> list[Failed | None]:
+    async def _set_alone(self, request: SetRequest) -> Failed | None:
+        """A lone ``set`` on an idle store: ``_send_sets`` in the caller's task, under the caller's timeout."""
+        return (await self._send_sets([request], bounded=False))[0]
+
+    async def _send_sets(self, requests: list[SetRequest], *, bounded: bool = True) -> list[Failed | None]:
         """One pipeline for the ``set`` calls of one tick: their stores, then the index appends for all their keys
         (one per shard, deepest first) and the re-timing they need; then, if any wrote, the missing index items
         are created. A refused store, or a ``SERVER_ERROR`` on it or on an index shard its key is filed in, fails
@@ -179,29 +188,33 @@ class MemcachedStore(SessionKVStore):
             replies = await pipe.run(conn)
             stored, appended = replies[:count], replies[count : count + len(order)]
             timed = replies[count + len(order) :]
-            broken = {
-                k: r
-                for k, r in [*zip(order, appended, strict=True), *zip(due, timed, strict=True)]
-                if isinstance(r, ProtocolError)
-            }
+            broken: dict[bytes, ProtocolError] = {}
+            if any(isinstance(reply, ProtocolError) for reply in replies):  # a SERVER_ERROR (rare)
+                pairs = [*zip(order, appended, strict=True), *zip(due, timed, strict=True)]
+                broken = {k: r for k, r in pairs if isinstance(r, ProtocolError)}
             outcomes: list[Failed | None] = []
+            wrote = False
             for (key, verb, _, _), reply in zip(requests, stored, strict=True):
-                if isinstance(reply, ProtocolError):
+                if reply == b"STORED":
+                    wrote = True
+                    error = index.error_for(key, broken) if broken else None
+                    outcomes.append(None if error is None else Failed(error))
+                elif isinstance(reply, ProtocolError):
                     outcomes.append(Failed(reply))
-                elif verb == b"set" and not _stored(reply):
+                elif verb == b"set":
                     outcomes.append(Failed(ProtocolError(f"set answered {reply!r}")))
-                elif broken and (error := index.error_for(key, broken)) is not None:
-                    outcomes.append(Failed(error))
                 else:
-                    outcomes.append(None)
-            if any(_stored(reply) for reply in stored):  # else nothing was written (its entries are pruned later)
+                    outcomes.append(None)  # a replace of a missing key: refused, as asked
+            if wrote:  # else nothing was written (its entries are pruned later)
                 index.settled(plan, due, timed)
-                kept = [(k, r) for k, r in zip(order, appended, strict=True) if k not in broken]
-                await index.settle(conn, plan, [k for k, _ in kept], [r for _, r in kept])
+                if broken:
+                    kept = [(k, r) for k, r in zip(order, appended, strict=True) if k not in broken]
+                    order, appended = [k for k, _ in kept], [r for _, r in kept]
+                await index.settle(conn, plan, order, appended)
                 await index.compact_due(conn, plan)
             return outcomes
 
-        return await self._pipelined(work)
+        return await self._pipelined(work, bounded=bounded)
 
     async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
         pipe = Pipeline()
@@ -249,7 +262,19 @@ class MemcachedStore(SessionKVStore):
     async def _get(self, key: str) -> bytes | None:
         return await self._coalesced("get", self._gets, self._space.data(key))
 
-    async def _send_gets(self, server_keys: list[bytes]) -> list[bytes | None]:
+    async def _get_alone(self, server_key: bytes) -> bytes | None:
+        """A lone ``get`` on an idle store: one ``get`` line in the caller's task, under the caller's timeout."""
+        pool = self._pool
+        if pool is None:
+            raise StoreNotStartedError(f"{self!r} was closed while a call waited")
+        pipe = Pipeline()
+        pipe.get((server_key,))
+        async with lease(pool) as conn:
+            [found] = await pipe.run(conn)
+        assert isinstance(found, dict)
+        return found.get(server_key)
+
+    async def _send_gets(self, server_keys: list[bytes], *, bounded: bool = True) -> list[bytes | None]:
         """One pipeline for the ``get`` calls of one tick: a classic ``get`` line per 100 distinct keys."""
         distinct = list(dict.fromkeys(server_keys))
 
@@ -260,7 +285,7 @@ class MemcachedStore(SessionKVStore):
             return await pipe.run(conn)
 
         found: dict[bytes, bytes] = {}
-        for reply in await self._pipelined(work):
+        for reply in await self._pipelined(work, bounded=bounded):
             assert isinstance(reply, dict)
             found.update(reply)
         return [found.get(key) for key in server_keys]
@@ -428,12 +453,16 @@ class MemcachedStore(SessionKVStore):
         except SERVER_ERRORS as exc:
             raise StoreError(f"memcached {op} failed on {self.config.address}: {type(exc).__name__}: {exc}") from exc
 
-    async def _pipelined(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+    async def _pipelined(self, work: Callable[[Connection], Awaitable[T]], *, bounded: bool = True) -> T:
         """Run a coalesced batch's ``work`` on a pooled connection within the timeout (errors raised as they are:
-        each caller's ``_coalesced`` words its own)."""
+        each caller's ``_coalesced`` words its own). Not ``bounded``: a lone call in its caller's task, which the
+        caller's own timeout bounds already."""
         pool = self._pool
         if pool is None:
             raise StoreNotStartedError(f"{self!r} was closed while a call waited")
+        if not bounded:
+            async with lease(pool) as conn:
+                return await work(conn)
         async with asyncio.timeout(self.config.timeout):
             async with lease(pool) as conn:
                 return await work(conn)

@@ -8,8 +8,10 @@ request and waits for its own outcome; at the end of the tick in which the first
 queued (``loop.call_soon``), the queue goes to ``send`` as one batch, which the backend turns into
 one pipeline on one connection. At most ``max_inflight`` batches are out at once (one per
 connection the backend may use); while all are out, new requests wait and form the next batch,
-so under load batches grow to what arrives during one round trip, and alone a call waits for
-nothing but one loop tick.
+so under load batches grow to what arrives during one round trip. A call finding the coalescer
+idle (nothing queued or sent) does not wait for the tick: it is sent at once as a batch of one,
+in its own task, so a lone call costs what it did without coalescing; the calls that follow it in
+the same tick leave together as the next batch.
 
 What stays per call:
 
@@ -53,6 +55,9 @@ class Coalescer(Generic[R, T]):
 
     ``send(requests)`` must return one ``T`` or ``Failed`` per request, in order; raising fails the
     whole batch. ``max_inflight`` is how many batches may be sent at once (e.g. the pool size).
+    ``send_one(request)``, if given, sends a lone request of an idle coalescer (see ``submit``) instead of
+    ``send([request])``: it runs in the caller's task, under the caller's own timeout, so it may skip
+    what only a shared batch needs (a bound of its own).
     """
 
     def __init__(
@@ -61,10 +66,12 @@ class Coalescer(Generic[R, T]):
         *,
         max_inflight: int = 1,
         max_batch: int = DEFAULT_MAX_BATCH,
+        send_one: Callable[[R], Awaitable[T | Failed]] | None = None,
     ) -> None:
         if max_inflight < 1 or max_batch < 1:
             raise ValueError("max_inflight and max_batch must be at least 1")
         self._send = send
+        self._send_one = send_one
         self.max_inflight = max_inflight
         self.max_batch = max_batch
         self._pending: list[tuple[R, asyncio.Future[T]]] = []
@@ -81,7 +88,34 @@ class Coalescer(Generic[R, T]):
         return self._inflight
 
     async def submit(self, request: R) -> T:
-        """Queue ``request`` for the next batch and wait for its outcome (raised if it is ``Failed``)."""
+        """Queue ``request`` for the next batch and wait for its outcome (raised if it is ``Failed``).
+
+        On an idle coalescer (nothing queued, nothing sent) the request leaves at once, alone, in the caller's task.
+        """
+        if not self._inflight and not self._pending:
+            # Idle: send ``request`` as a batch of its own, now, in the caller's task. A lone call pays no loop
+            # tick and no task of its own, so it costs what an uncoalesced call does; nothing needs isolating
+            # (its cancellation or timeout interrupts only its own send). Calls arriving meanwhile queue and
+            # leave together as the next batch, on another slot if there is one.
+            self._inflight += 1
+            self.batches += 1
+            self.requests += 1
+            try:
+                if self._send_one is not None:
+                    outcome = await self._send_one(request)
+                else:
+                    outcomes = await self._send([request])
+                    if len(outcomes) != 1:
+                        raise RuntimeError(f"a coalesced send returned {len(outcomes)} outcomes for 1 requests")
+                    outcome = outcomes[0]
+            finally:
+                self._inflight -= 1
+                if self._pending and not self._scheduled:
+                    self._scheduled = True
+                    asyncio.get_running_loop().call_soon(self._flush)
+            if isinstance(outcome, Failed):
+                raise outcome.error
+            return outcome
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._pending.append((request, future))
@@ -136,8 +170,10 @@ class Coalescer(Generic[R, T]):
 
     async def drain(self) -> None:
         """Wait until every queued and sent batch has been answered (a store calls it before closing)."""
-        while self._pending or self._tasks:
+        while self._pending or self._tasks or self._inflight:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+            elif self._inflight:
+                await asyncio.sleep(0.001)  # a lone call runs in its caller's task: nothing to await but time
             else:
                 await asyncio.sleep(0)

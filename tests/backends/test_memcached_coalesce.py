@@ -1,5 +1,8 @@
 """Coalesced ``get``/``set`` on a real memcached: the calls of one loop tick share one pipeline, outcomes stay per call.
 
+On an idle store the first call of a tick leaves at once, alone (a lone call costs what it did before);
+the calls after it in the same tick leave together as one pipeline: two pipelines for any number of calls.
+
 Costs are counted: pipelines (round trips) and the commands in them by a spy on ``Pipeline.run``,
 and what the server did by its own ``stats`` counters (``cmd_get``, ``cmd_set``, ``total_connections``).
 """
@@ -25,15 +28,17 @@ TASKS = 64
 
 
 class Spy:
-    """Pipelines sent and their commands (by command word); ``sent`` is set when one goes out."""
+    """Pipelines sent and their commands (by command word)."""
 
     def __init__(self) -> None:
         self.runs = 0
         self.commands: list[bytes] = []
-        self.sent = asyncio.Event()
+        #: set when a second pipeline goes out
+        self.second = asyncio.Event()
 
     def reset(self) -> None:
         self.runs, self.commands = 0, []
+        self.second.clear()
 
 
 @pytest.fixture
@@ -46,7 +51,8 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Spy]:
         if len(self):
             found.runs += 1
             found.commands += [chunk.split(b" ", 1)[0] for chunk in self._buffer]
-            found.sent.set()
+            if found.runs == 2:
+                found.second.set()
         return await original(self, conn)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Pipeline, "run", run)
@@ -79,7 +85,7 @@ async def test_concurrent_gets_leave_as_one_pipeline(store: MemcachedStore, spy:
     spy.reset()
     found = await asyncio.gather(*(store.get(f"g/k{i}") for i in [*range(TASKS), 3]))
     assert found == [b"v%d" % i for i in [*range(TASKS), 3]]
-    assert spy.runs == 1 and spy.commands == [b"get"]  # one write: one get line of the 64 distinct keys
+    assert spy.runs == 2 and spy.commands == [b"get", b"get"]  # the first alone, then one line for the others
     after = await server_stats(store)
     assert after[b"cmd_get"] - before[b"cmd_get"] == TASKS  # each distinct key fetched once
     assert after[b"get_hits"] - before[b"get_hits"] == TASKS
@@ -93,9 +99,9 @@ async def test_concurrent_sets_leave_as_one_pipeline_with_merged_index_appends(s
     runs, commands = spy.runs, list(spy.commands)
     after = await server_stats(store)
     assert commands.count(b"set") == TASKS
-    # the appends are merged: at most one per shard of s/, one for the root's entry of s (already there)
-    assert 0 < commands.count(b"ms") <= INDEX_SHARDS + 1
-    assert runs == 1 and len(commands) == TASKS + commands.count(b"ms")  # one write, nothing else
+    # the appends are merged: per pipeline at most one per shard of s/ and one for the root's entry of s
+    assert 0 < commands.count(b"ms") <= 2 + INDEX_SHARDS + 1
+    assert runs == 2 and len(commands) == TASKS + commands.count(b"ms")  # two writes, nothing else
     assert after[b"cmd_set"] - before[b"cmd_set"] == TASKS + commands.count(b"ms")
     assert sorted(await store.keys("s/")) == sorted(f"s/k{i}" for i in range(TASKS))
     assert await store.mget([f"s/k{i}" for i in range(TASKS)]) == [b"v%d" % i for i in range(TASKS)]
@@ -113,7 +119,7 @@ async def test_a_server_error_on_one_set_fails_only_that_call(store: MemcachedSt
         store.set("e/c", b"c", 30),
         return_exceptions=True,
     )
-    assert spy.runs == 1 and spy.commands.count(b"set") == 3
+    assert spy.runs == 2 and spy.commands.count(b"set") == 3  # e/a alone, then e/big and e/c together
     assert outcomes[0] is None and outcomes[2] is None
     error = outcomes[1]
     assert isinstance(error, StoreError) and "SERVER_ERROR" in str(error) and "\n" not in str(error)
@@ -122,6 +128,11 @@ async def test_a_server_error_on_one_set_fails_only_that_call(store: MemcachedSt
     # memcached drops the old value of a set it refuses: nothing stale is left to read or list
     assert await store.mget(["e/a", "e/big", "e/c"]) == [b"a", None, b"c"]
     assert sorted(await store.keys("e/")) == ["e/a", "e/c"]
+    before = await server_stats(store)
+    with pytest.raises(StoreError, match="SERVER_ERROR"):
+        await store.set("e/big", b"x" * (2 * 1024 * 1024), 30)  # alone: the same, on its own connection
+    await store.set("e/a", b"a2", 30)
+    assert (await server_stats(store))[b"total_connections"] == before[b"total_connections"]
 
 
 async def test_a_refused_replace_in_a_batch_is_no_error_and_touches_nobody(store: MemcachedStore, spy: Spy) -> None:
@@ -133,22 +144,23 @@ async def test_a_refused_replace_in_a_batch_is_no_error_and_touches_nobody(store
         store.set("r/absent", b"1", 30, only_if_exists=True),
         store.set("r/new", b"1", 30),
     )
-    assert spy.runs == 1 and spy.commands.count(b"replace") == 2 and spy.commands.count(b"set") == 1
+    assert spy.runs == 2 and spy.commands.count(b"replace") == 2 and spy.commands.count(b"set") == 1
     assert await store.mget(["r/there", "r/absent", "r/new"]) == [b"1", None, b"1"]
     assert sorted(await store.keys("r/")) == ["r/new", "r/there"]
 
 
 async def test_a_call_cancelled_before_its_pipeline_is_left_out(store: MemcachedStore, spy: Spy) -> None:
-    await store.mset([(f"c/k{i}", b"0", 30) for i in range(3)])  # their index items exist
-    await store.delete([f"c/k{i}" for i in range(3)])
+    keys = [f"c/k{i}" for i in range(4)]
+    await store.mset([(key, b"0", 30) for key in keys])  # their index items exist
+    await store.delete(keys)
     spy.reset()
-    calls = [asyncio.ensure_future(store.set(f"c/k{i}", b"v", 30)) for i in range(3)]
-    await asyncio.sleep(0)  # each call queued its request; the batch leaves on the next callback round
-    calls[1].cancel()
+    calls = [asyncio.ensure_future(store.set(key, b"v", 30)) for key in keys]
+    await asyncio.sleep(0)  # c/k0 went alone; the others queued, to leave together on the next callback round
+    calls[2].cancel()
     outcomes = await asyncio.gather(*calls, return_exceptions=True)
-    assert outcomes[0] is None and outcomes[2] is None and isinstance(outcomes[1], asyncio.CancelledError)
-    assert spy.runs == 1 and spy.commands.count(b"set") == 2
-    assert await store.mget(["c/k0", "c/k1", "c/k2"]) == [b"v", None, b"v"]
+    assert isinstance(outcomes[2], asyncio.CancelledError) and [outcomes[i] for i in (0, 1, 3)] == [None] * 3
+    assert spy.runs == 2 and spy.commands.count(b"set") == 3
+    assert await store.mget(keys) == [b"v", b"v", None, b"v"]
 
 
 async def test_a_call_cancelled_in_flight_leaves_its_neighbours_and_the_connection(
@@ -157,14 +169,13 @@ async def test_a_call_cancelled_in_flight_leaves_its_neighbours_and_the_connecti
     await store.mset([(f"f/k{i}", b"v%d" % i, 30) for i in range(3)])
     before = await server_stats(store)
     spy.reset()
-    spy.sent.clear()
     calls = [asyncio.ensure_future(store.get(f"f/k{i}")) for i in range(3)]
-    await spy.sent.wait()  # the pipeline is written; its replies are not read yet
-    calls[0].cancel()
+    await spy.second.wait()  # f/k0 alone, then f/k1 and f/k2 in one pipeline, written, replies not read yet
+    calls[1].cancel()
     outcomes = await asyncio.gather(*calls, return_exceptions=True)
-    assert isinstance(outcomes[0], asyncio.CancelledError) and outcomes[1:] == [b"v1", b"v2"]
-    assert spy.runs == 1
+    assert isinstance(outcomes[1], asyncio.CancelledError) and [outcomes[0], outcomes[2]] == [b"v0", b"v2"]
+    assert spy.runs == 2
     after = await server_stats(store)
     # a cancelled call of its own would drop its connection (``lease``): the shared pipeline was not interrupted
     assert after[b"total_connections"] == before[b"total_connections"]
-    assert await store.get("f/k0") == b"v0"
+    assert await store.get("f/k1") == b"v1"
