@@ -12,6 +12,12 @@ prefix (a directory too: ``directory_listing="indexed"``) costs its own keys, wh
 counts page by page (expired keys are already gone: their lease deleted them). Server failures
 raise ``StoreError`` with the cause chained and the password hidden.
 
+Concurrent ``get`` calls are coalesced (``sessionkv.coalesce``): a lone call on an idle store is one
+``/kv/range``; the calls that arrive while it is out leave together as read-only txns of up to 128
+ranges (each key once; etcd answers them like one range, linearizable, no raft proposal), at most
+``GET_BATCHES`` at once. A cancelled or timed-out caller is left out of its batch or its reply
+dropped; a failed txn fails the calls it carried, and only those.
+
 Versions are etcd's own: a key's ``mod_revision`` (an int, new on every put, never reused after a
 delete since revisions only grow). ``add``/``cas``/``delete_if`` are one txn each, comparing
 ``create_revision == 0`` (absent; an expired key's lease has deleted it) or ``mod_revision == version``;
@@ -39,6 +45,7 @@ from sessionkv import (
     Versioned,
     redact,
 )
+from sessionkv.coalesce import Coalescer
 
 from . import wire
 from .config import ALL_OPTIONS, EtcdConfig
@@ -49,6 +56,8 @@ T = TypeVar("T")
 _YEAR = 365 * 86400
 #: Transactions of one batch in flight at once.
 CHUNK_CONCURRENCY = 4
+#: Coalesced batches of ``get`` calls in flight at once (each a txn of up to 128 ranges).
+GET_BATCHES = 4
 
 CAPABILITIES = StoreCapabilities(
     # Lease TTLs are whole seconds, rounded up with room for reuse (< 1.25 s late), and etcd's lessor
@@ -89,6 +98,10 @@ class EtcdStore(SessionKVStore):
         self._gateway: Gateway | None = None
         self.keys_examined = 0
         self._leases = LeasePool(lambda path, body: self._call("lease", path, body))
+        # concurrent gets of one loop tick leave as one txn of ranges (sessionkv.coalesce); a lone one as a range
+        self._gets: Coalescer[bytes, bytes | None] = Coalescer(
+            self._send_gets, max_inflight=GET_BATCHES, send_one=self._get_alone
+        )
 
     @classmethod
     def from_url(cls, url: StoreURL, **overrides: Any) -> EtcdStore:
@@ -126,6 +139,7 @@ class EtcdStore(SessionKVStore):
         self._leases.start_sweeping()
 
     async def _close(self) -> None:
+        await self._gets.drain()
         await self._leases.stop_sweeping()
         gateway, self._gateway = self._gateway, None
         if gateway is not None:
@@ -154,9 +168,36 @@ class EtcdStore(SessionKVStore):
             await self._each(batches, lambda batch: self._txn("mset", [{"request_put": put} for put in batch]))
 
     async def _get(self, key: str) -> bytes | None:
-        reply = await self._call("get", "/kv/range", wire.range_request(self._ns + key.encode()))
-        kvs = wire.kvs_of(reply)
+        timeout = self._config.timeout
+        try:
+            async with asyncio.timeout(timeout):  # queueing for a batch counts
+                return await self._gets.submit(self._ns + key.encode())
+        except TimeoutError as exc:
+            self._raise("get", exc)
+
+    async def _get_alone(self, full: bytes) -> bytes | None:
+        """A lone ``get`` on an idle store: one ``/kv/range``."""
+        kvs = wire.kvs_of(await self._call("get", "/kv/range", wire.range_request(full)))
         return wire.unb64(kvs[0].get("value")) if kvs else None
+
+    async def _send_gets(self, keys: list[bytes]) -> list[bytes | None]:
+        """The ``get`` calls of one loop tick as read-only txns of ranges (up to 128 each; etcd serves them like
+        one range, without a raft proposal), each key once; a failed txn fails the calls it carried."""
+        distinct = list(dict.fromkeys(keys))
+
+        async def read(batch: list[bytes]) -> list[bytes | None]:
+            ops = [{"request_range": wire.range_request(key)} for key in batch]
+            values: list[bytes | None] = []
+            for response in await self._txn("get", ops):
+                kvs = wire.kvs_of(response.get("response_range", {}))
+                values.append(wire.unb64(kvs[0].get("value")) if kvs else None)
+            return values
+
+        batches = list(wire.chunks(distinct, size=[len(key) for key in distinct]))
+        found: dict[bytes, bytes | None] = {}
+        for batch, values in zip(batches, await self._each(batches, read), strict=True):
+            found.update(zip(batch, values, strict=True))
+        return [found[key] for key in keys]
 
     async def _mget(self, keys: list[str]) -> list[bytes | None]:
         ns = self._ns
