@@ -288,8 +288,10 @@ async def test_corrupt_and_unknown_field_records(open_shared: OpenStore, caplog:
         await store.set(node_key("corrupt-node"), b"nope", TTL)
         with caplog.at_level(logging.WARNING, logger="sessionkv.registry"):
             found = await reg.get_for_call("c")
-            # one warning per bad record (the garbage and the extra segment), and none for the good ones
-            assert len(caplog.records) == len(garbage) + 1, [r.getMessage() for r in caplog.records]
+            # one warning per bad record (the garbage and the extra segment), and none for the good ones;
+            # counted on the registry's loggers only (a tiered store's hot tier may warn under load)
+            warnings = [r for r in caplog.records if r.name.startswith("sessionkv.registry")]
+            assert len(warnings) == len(garbage) + 1, [r.getMessage() for r in warnings]
             assert await reg.get("c", "bad-json") is None
             assert [node.node_id for node in await reg.nodes()] == ["n", "n2"]
         assert sorted(info.session_id for info in found) == ["future", "good"]
