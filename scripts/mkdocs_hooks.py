@@ -2,7 +2,7 @@
 
 ``<!-- sessionkv-options: module:Class -->`` in a page becomes a table of that store's declared
 ``options`` (name, type, default, help), so a backend page never drifts from what ``from_url``
-accepts. The benchmark chart (``bench/results/latest.png``) is served from where the bench writes it.
+accepts. The benchmark charts (``bench/results/latest.png``, ``soak.png``) are served from where the bench writes it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ from mkdocs.structure.pages import Page
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = re.compile(r"<!-- sessionkv-options: ([\w.]+):(\w+) -->")
 #: Files outside docs/ that the site serves: site path -> source path.
-EXTERNAL = {"benchmarks/latest.png": ROOT / "bench" / "results" / "latest.png"}
+EXTERNAL = {
+    "benchmarks/latest.png": ROOT / "bench" / "results" / "latest.png",
+    "benchmarks/soak.png": ROOT / "bench" / "results" / "soak.png",
+}
 
 
 def options_table(module: str, name: str) -> str:
