@@ -6,7 +6,9 @@ registry node that crashes with sessions in many calls. Once the short ttls have
 backend's resolution), the server's own count for the namespace (tests/servers/footprint.py: Redis keys
 on every primary, memcached items after an LRU crawl, etcd keys and leases, DynamoDB items, memory://'s
 entries and directories) must be within ``3 x live + 20``, and every listing exact. Counts, not timings:
-the sleeps only wait for ttls to pass.
+the sleeps only wait for ttls to pass. The tiered stores (tiered(redis, postgresql), tiered(memcached, etcd))
+are counted on both tiers' servers, each within the same bound: what the tiered store writes on either tier
+for a key goes away when the key does.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from servers.footprint import LIVE_KEYS, churn_items, footprint, live_items
-from sessionkv import SessionKVStore, SessionRegistry, open_store
+from servers.footprint import LIVE_KEYS, Counts, churn_items, footprint, live_items
+from sessionkv import SessionKVStore, SessionRegistry, open_store, tiered
 from sessionkv.registry.keys import call_prefix
 
 #: Short-lived keys per churn test (every tenth adds one in ``hot/``), written in batches of ``BATCH``.
@@ -41,6 +43,8 @@ class Backend:
     grace: float
     #: the crashed registry's ttl: its records live 10 x this, which must outlast registering 250 sessions
     registry_ttl: float = 0.2
+    #: a tiered store: the names (in ``BACKENDS``) of its hot and its durable backend; then ``fixture`` is unused
+    tiers: tuple[str, str] | None = None
 
 
 def _endpoint_url(endpoint: Any) -> str:
@@ -57,23 +61,45 @@ BACKENDS = [
     Backend("dynamodb", "dynamodb_table_url", str, 0.5, registry_ttl=1.5),
     Backend("postgresql", "postgres_server", _endpoint_url, 2.0),  # the sweep: every second on the test server
 ]
+BY_NAME = {backend.name: backend for backend in BACKENDS}
+#: grace: the larger of the durable tier's and the hot tier's plus the tiered ``warm_ttl`` (a copy warmed by a
+#: read lives that long: 1 s, memcached's too)
+TIERED = [
+    Backend("tiered-redis-postgresql", None, _endpoint_url, 2.0, tiers=("redis", "postgresql")),
+    Backend("tiered-memcached-etcd", None, _endpoint_url, 5.0, tiers=("memcached", "etcd")),
+]
 
 
-@pytest.fixture(params=BACKENDS, ids=[backend.name for backend in BACKENDS])
-def soak_url(request: pytest.FixtureRequest) -> str:
-    """The URL of one backend's session server (``memory://`` needs none)."""
-    backend: Backend = request.param
+def _url(backend: Backend, request: pytest.FixtureRequest) -> str:
     value = request.getfixturevalue(backend.fixture) if backend.fixture else None
-    request.node.backend = backend
     return backend.url_of(value)
 
 
+@pytest.fixture(params=BACKENDS + TIERED, ids=[backend.name for backend in BACKENDS + TIERED])
+def soak_urls(request: pytest.FixtureRequest) -> list[str]:
+    """The URL of one backend's session server (``memory://`` needs none); a tiered store's: hot, durable."""
+    backend: Backend = request.param
+    request.node.backend = backend
+    if backend.tiers is None:
+        return [_url(backend, request)]
+    return [_url(BY_NAME[name], request) for name in backend.tiers]
+
+
 @pytest_asyncio.fixture
-async def soak(soak_url: str, request: pytest.FixtureRequest) -> AsyncIterator[tuple[SessionKVStore, str, Backend]]:
-    """A started store on a namespace of its own, its URL and its backend."""
+async def soak(
+    soak_urls: list[str], request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[SessionKVStore, list[str], Backend]]:
+    """A started store on a namespace of its own, its servers' URLs and its backend."""
     namespace = f"soak-{uuid.uuid4().hex[:10]}:"
-    async with open_store(soak_url, namespace=namespace) as store:
-        yield store, soak_url, request.node.backend
+    opened = [open_store(url, namespace=namespace) for url in soak_urls]
+    store = opened[0] if len(opened) == 1 else tiered(*opened)
+    async with store:
+        yield store, soak_urls, request.node.backend
+
+
+async def footprints(urls: list[str], namespace: str) -> list[Counts]:
+    """What each server (both tiers' for a tiered store) holds for the namespace."""
+    return [await footprint(url, namespace) for url in urls]
 
 
 def bound(live: int) -> int:
@@ -82,24 +108,25 @@ def bound(live: int) -> int:
 
 @pytest.mark.asyncio
 async def test_ttl_churn_across_many_directories_leaves_only_the_live_keys(
-    soak: tuple[SessionKVStore, str, Backend],
+    soak: tuple[SessionKVStore, list[str], Backend],
 ) -> None:
-    store, url, backend = soak
+    store, urls, backend = soak
     live = live_items()
     live_keys = sorted(key for key, _, _ in live)
     live_hot = sorted(key for key in live_keys if key.startswith("hot/"))
     await store.mset(live)
-    before = await footprint(url, store.namespace)
+    before = await footprints(urls, store.namespace)
     for start in range(0, CHURN, BATCH):
         await store.mset(churn_items(start, BATCH, TTL))
-    during = await footprint(url, store.namespace)
+    during = await footprints(urls, store.namespace)
+    assert all(counts["total"] >= CHURN for counts in during), during  # on every tier (the count can fail)
     hot_now = set(await store.keys("hot/"))
     assert set(live_hot) <= hot_now <= set(live_hot) | {key for key, _, _ in churn_items(0, CHURN, TTL)}
     await asyncio.sleep(TTL + backend.grace)
-    after = await footprint(url, store.namespace)
+    after = await footprints(urls, store.namespace)
     assert sorted(await store.keys("hot/")) == live_hot
     assert sorted(await store.keys("")) == live_keys
-    assert after["total"] <= bound(LIVE_KEYS), (backend.name, before, during, after)
+    assert all(counts["total"] <= bound(LIVE_KEYS) for counts in after), (backend.name, before, during, after)
     if store.capabilities.directory_listing == "indexed":  # the listing costs the live entries only
         examined = store.keys_examined
         assert sorted(await store.keys("hot/")) == live_hot
@@ -109,9 +136,9 @@ async def test_ttl_churn_across_many_directories_leaves_only_the_live_keys(
 
 @pytest.mark.asyncio
 async def test_a_crashed_node_leaves_nothing_once_its_records_lifetime_has_passed(
-    soak: tuple[SessionKVStore, str, Backend],
+    soak: tuple[SessionKVStore, list[str], Backend],
 ) -> None:
-    store, url, backend = soak
+    store, urls, backend = soak
     # records live 10 x ttl (2 s by default); the node record and close requests 1 x ttl (rounded up by the store)
     crashed = SessionRegistry(store, node_id="crashed", ttl=backend.registry_ttl)
     await crashed.start()
@@ -122,10 +149,11 @@ async def test_a_crashed_node_leaves_nothing_once_its_records_lifetime_has_passe
             await crashed.register(f"call-{n}", f"second-{n}")
     await crashed.request_close("call-0", "session-0")  # a close request under c/{call-0}/ too
     assert len(await store.keys(call_prefix("call-0"))) == 2
-    during = await footprint(url, store.namespace)
-    assert during["total"] >= calls  # the records are really on the server (the count can fail)
+    during = await footprints(urls, store.namespace)
+    # the records are really on the server, on every tier (the count can fail)
+    assert all(counts["total"] >= calls for counts in during), during
     # the node crashes here: no stop(), no more heartbeats
     await asyncio.sleep(crashed.record_ttl + backend.grace)
-    after = await footprint(url, store.namespace)
+    after = await footprints(urls, store.namespace)
     assert await store.keys("") == []
-    assert after["total"] <= bound(0), (backend.name, during, after)
+    assert all(counts["total"] <= bound(0) for counts in after), (backend.name, during, after)
