@@ -25,6 +25,10 @@ class KeyLocks:
         """Keys currently locked or awaited."""
         return len(self._locks)
 
+    def held(self, key: str) -> bool:
+        """Whether ``key`` is locked or awaited (a write of it is in progress)."""
+        return key in self._locks
+
     @asynccontextmanager
     async def hold(self, keys: Sequence[str]) -> AsyncIterator[None]:
         """Hold the locks of ``keys`` (distinct) for the body, taken in sorted order."""

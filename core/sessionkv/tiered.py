@@ -21,15 +21,17 @@ namespace. The semantics (docs/tiered.md has them as a table):
 Ordering within one tiered store (one process): writes of a key hold that key's lock across both
 steps (``KeyLocks``), so the hot tier applies them in the durable tier's order; warming uses the hot
 tier's ``add`` (never overwriting a write) and is skipped when a drop or a recovery happened during
-the durable read. So a reader never sees a value older than one it already saw from the same
-tiered store. Across nodes see docs/tiered.md.
+the durable read, and for every key written meanwhile or being written (``_Read``: else a copy the
+hot tier lost just after such a write would come back older). So a reader never sees a value older
+than one it already saw from the same tiered store. Across nodes see docs/tiered.md.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from .adapt import adapt
@@ -72,6 +74,15 @@ def tiered_capabilities(hot: StoreCapabilities, durable: StoreCapabilities, warm
     )
 
 
+class _Read:
+    """A durable read in flight; ``overlapped``: its keys a write of this store finished meanwhile (not warmed)."""
+
+    __slots__ = ("overlapped",)
+
+    def __init__(self) -> None:
+        self.overlapped: set[str] = set()
+
+
 def _positive(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or math.isinf(value):
         raise ConfigurationError(f"{name} must be a finite number of seconds > 0, got {value!r}")
@@ -104,8 +115,8 @@ class TieredStore(SessionKVStore):
         self._locks = KeyLocks()
         #: Bumped on every drop of hot copies: a read that overlapped one does not warm.
         self._drops = 0
-        #: Bumped on every write: with a hot tier lacking ``add``, a read that overlapped one does not warm.
-        self._writes = 0
+        #: The durable reads in flight, per key: a write marks them overlapped for its keys (see ``_Read``).
+        self._reads: dict[str, list[_Read]] = {}
         self._warm_with_add = supports_versions(self.hot)
         self._background: set[asyncio.Task[None]] = set()
         self._derive_capabilities()
@@ -194,11 +205,38 @@ class TieredStore(SessionKVStore):
         hot, hot_ttl = self.hot, self._hot_ttl(ttl)
         await self._hot.run(lambda: hot.set(key, value, hot_ttl), (key,))
 
-    def _may_warm(self, drops: int, recoveries: int, writes: int) -> bool:
+    def _may_warm(self, drops: int, recoveries: int) -> bool:
         """Whether a durable read that began at these counts may warm the hot tier now."""
-        if not self._hot.up or self._drops != drops or self._hot.recoveries != recoveries:
-            return False
-        return self._warm_with_add or self._writes == writes
+        return self._hot.up and self._drops == drops and self._hot.recoveries == recoveries
+
+    def _begin_read(self, keys: Sequence[str]) -> _Read:
+        read = _Read()
+        for key in keys:
+            self._reads.setdefault(key, []).append(read)
+        return read
+
+    def _end_read(self, read: _Read, keys: Sequence[str]) -> None:
+        for key in keys:
+            readers = self._reads[key]
+            readers.remove(read)
+            if not readers:
+                del self._reads[key]
+
+    def _warmable(self, read: _Read, key: str) -> bool:
+        """Whether a key this read got may be warmed: no write of it ended since the read began, none is in progress."""
+        return key not in read.overlapped and not self._locks.held(key)
+
+    @asynccontextmanager
+    async def _writing(self, keys: Sequence[str]) -> AsyncIterator[None]:
+        """Hold the keys' locks for a write; its end (done or failed) overlaps the reads in flight of its keys."""
+        async with self._locks.hold(keys):
+            try:
+                yield
+            finally:
+                if self._reads:
+                    for key in keys:
+                        for read in self._reads.get(key, ()):
+                            read.overlapped.add(key)
 
     async def _warm(self, found: list[tuple[str, bytes]]) -> None:
         """Copy values read from the durable tier into the hot tier, never over a newer write."""
@@ -218,8 +256,7 @@ class TieredStore(SessionKVStore):
     # -- writes -----------------------------------------------------------------------------------
 
     async def _set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool) -> None:
-        async with self._locks.hold((key,)):
-            self._writes += 1
+        async with self._writing((key,)):
             await self._durable(self.durable.set(key, value, ttl, only_if_exists=only_if_exists), (key,))
             if only_if_exists:
                 await self._drop((key,))  # only the durable tier knows whether it wrote
@@ -228,8 +265,7 @@ class TieredStore(SessionKVStore):
 
     async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
         keys = [key for key, _, _ in items]
-        async with self._locks.hold(keys):
-            self._writes += 1
+        async with self._writing(keys):
             await self._durable(self.durable.mset(items), keys)
             cached = [(key, value, self._hot_ttl(ttl)) for key, value, ttl in items if self._fits(key, value)]
             if len(cached) < len(items):
@@ -243,7 +279,7 @@ class TieredStore(SessionKVStore):
         await self._touch(keys, ttl)
 
     async def _touch(self, keys: list[str], ttl: float) -> list[str]:
-        async with self._locks.hold(keys):
+        async with self._writing(keys):
             missing = await self._durable(self.durable.touch(keys, ttl), keys)
             gone = set(missing)
             live = [key for key in keys if key not in gone]
@@ -253,7 +289,7 @@ class TieredStore(SessionKVStore):
             return missing
 
     async def _delete(self, keys: list[str]) -> None:
-        async with self._locks.hold(keys):
+        async with self._writing(keys):
             await self._durable(self.durable.delete(keys), keys)
             await self._drop(keys)
 
@@ -270,9 +306,13 @@ class TieredStore(SessionKVStore):
             else:
                 if value is not None:
                     return value
-        counts = self._drops, guard.recoveries, self._writes
-        value = await self.durable.get(key)
-        if value is not None and self._may_warm(*counts):
+        counts = self._drops, guard.recoveries
+        read = self._begin_read((key,))
+        try:
+            value = await self.durable.get(key)
+        finally:
+            self._end_read(read, (key,))
+        if value is not None and self._may_warm(*counts) and self._warmable(read, key):
             await self._warm([(key, value)])
         return value
 
@@ -283,11 +323,20 @@ class TieredStore(SessionKVStore):
         missing = [i for i, value in enumerate(values) if value is None]
         if not missing:
             return values
-        counts = self._drops, self._hot.recoveries, self._writes
-        found = await self.durable.mget([keys[i] for i in missing])
+        counts = self._drops, self._hot.recoveries
+        wanted = [keys[i] for i in missing]
+        read = self._begin_read(wanted)
+        try:
+            found = await self.durable.mget(wanted)
+        finally:
+            self._end_read(read, wanted)
         for i, value in zip(missing, found, strict=True):
             values[i] = value
-        warm = [(keys[i], value) for i, value in zip(missing, found, strict=True) if value is not None]
+        warm = [
+            (key, value)
+            for key, value in zip(wanted, found, strict=True)
+            if value is not None and self._warmable(read, key)
+        ]
         if warm and self._may_warm(*counts):
             await self._warm(warm)
         return values
@@ -301,8 +350,7 @@ class TieredStore(SessionKVStore):
         return supports_versions(self.durable)
 
     async def _add(self, key: str, value: bytes, ttl: float) -> bool:
-        async with self._locks.hold((key,)):
-            self._writes += 1
+        async with self._writing((key,)):
             won = await self._durable(self.durable.add(key, value, ttl), (key,))
             if won:
                 await self._write_hot(key, value, ttl)
@@ -312,15 +360,14 @@ class TieredStore(SessionKVStore):
         return await self.durable.get_versioned(key)
 
     async def _cas(self, key: str, value: bytes, ttl: float, version: Version | None) -> Version | None:
-        async with self._locks.hold((key,)):
-            self._writes += 1
+        async with self._writing((key,)):
             written = await self._durable(self.durable.cas(key, value, ttl, version=version), (key,))
             if written is not None:
                 await self._write_hot(key, value, ttl)
             return written
 
     async def _delete_if(self, key: str, version: Version) -> bool:
-        async with self._locks.hold((key,)):
+        async with self._writing((key,)):
             deleted = await self._durable(self.durable.delete_if(key, version), (key,))
             if deleted:
                 await self._drop((key,))
