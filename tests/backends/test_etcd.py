@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from wire_spies import Requests, record_requests
 
 from servers.etcd_process import gateway, lease_count
 from servers.ladder import Endpoint
 from servers.process import ServerProcess
 from sessionkv import ConfigurationError, open_store
 from sessionkv_etcd import wire
-from sessionkv_etcd.gateway import Gateway, api_prefix
+from sessionkv_etcd.gateway import api_prefix
 from sessionkv_etcd.leases import LATENESS, Lease, lease_seconds
 from sessionkv_etcd.store import EtcdStore
 
@@ -35,30 +36,9 @@ async def store(etcd_server: Endpoint) -> AsyncIterator[EtcdStore]:
         await opened.delete(await opened.keys(""))
 
 
-class Requests:
-    """Records every v3 request a store sends (a spy on ``Gateway.call``): path and body."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-
-    def paths(self) -> list[str]:
-        return [path for path, _ in self.sent]
-
-    def txn_sizes(self) -> list[int]:
-        return [len(body["success"]) for path, body in self.sent if path == "/kv/txn"]
-
-
 @pytest.fixture
 def requests(monkeypatch: pytest.MonkeyPatch) -> Requests:
-    spy = Requests()
-    original = Gateway.call
-
-    async def recording(self: Gateway, path: str, body: dict[str, Any], **options: Any) -> dict[str, Any]:
-        spy.sent.append((path, body))
-        return await original(self, path, body, **options)
-
-    monkeypatch.setattr(Gateway, "call", recording)
-    return spy
+    return record_requests(monkeypatch)
 
 
 # -- URLs and options (no server) ------------------------------------------------------------------

@@ -9,45 +9,20 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 import pytest_asyncio
+from wire_spies import Requests, record_requests
 
 from servers.ladder import Endpoint
-from sessionkv_etcd.gateway import Gateway
 from sessionkv_etcd.store import EtcdStore
 
 pytestmark = pytest.mark.asyncio
 
 
-class Requests:
-    """Every v3 request a store sends: path and body; ``txn`` is set when a txn goes out."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-        self.txn = asyncio.Event()
-
-    def paths(self) -> list[str]:
-        return [path for path, _ in self.sent]
-
-    def txn_sizes(self) -> list[int]:
-        return [len(body["success"]) for path, body in self.sent if path == "/kv/txn"]
-
-
 @pytest.fixture
 def requests(monkeypatch: pytest.MonkeyPatch) -> Requests:
-    spy = Requests()
-    original = Gateway.call
-
-    async def recording(self: Gateway, path: str, body: dict[str, Any], **options: Any) -> dict[str, Any]:
-        spy.sent.append((path, body))
-        if path == "/kv/txn":
-            spy.txn.set()
-        return await original(self, path, body, **options)
-
-    monkeypatch.setattr(Gateway, "call", recording)
-    return spy
+    return record_requests(monkeypatch)
 
 
 @pytest_asyncio.fixture

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 import pytest_asyncio
+from wire_spies import Pipelines, record_pipelines
 
 from servers.ladder import Endpoint
 from servers.memcached_process import memcached_url
@@ -32,28 +33,9 @@ async def store(memcached_server: Endpoint) -> AsyncIterator[MemcachedStore]:
         yield s
 
 
-class Spy:
-    """Counts pipelines sent (round trips) and the commands in them, by command word."""
-
-    def __init__(self) -> None:
-        self.runs = 0
-        self.commands: list[bytes] = []
-
-
 @pytest.fixture
-def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Spy]:
-    """Wraps ``Pipeline.run`` (a spy: the real command still goes to the server)."""
-    found = Spy()
-    original = Pipeline.run
-
-    async def run(self: Pipeline, conn: object) -> list[object]:
-        if len(self):
-            found.runs += 1
-            found.commands += [chunk.split(b" ", 1)[0] for chunk in self._buffer]
-        return await original(self, conn)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Pipeline, "run", run)
-    yield found
+def spy(monkeypatch: pytest.MonkeyPatch) -> Pipelines:
+    return record_pipelines(monkeypatch)
 
 
 async def raw_meta(store: MemcachedStore, key: bytes, flags: bytes = b"") -> object:
@@ -121,7 +103,7 @@ async def test_namespace_with_odd_characters(memcached_server: Endpoint) -> None
         assert await s.keys("") == ["k"]
 
 
-async def test_only_if_exists_is_replace_and_never_creates(store: MemcachedStore, spy: Spy) -> None:
+async def test_only_if_exists_is_replace_and_never_creates(store: MemcachedStore, spy: Pipelines) -> None:
     await store.set("absent", b"x", 10, only_if_exists=True)
     assert spy.commands.count(b"replace") == 1 and b"set" not in spy.commands
     assert await store.get("absent") is None and await store.keys("") == []
@@ -133,7 +115,7 @@ async def test_only_if_exists_is_replace_and_never_creates(store: MemcachedStore
 # -- one round trip per call -----------------------------------------------------------------------
 
 
-async def test_batches_are_one_pipeline(store: MemcachedStore, spy: Spy) -> None:
+async def test_batches_are_one_pipeline(store: MemcachedStore, spy: Pipelines) -> None:
     items = [(f"d/k{i}", b"v%d" % i, 30) for i in range(100)]
     await store.mset(items)  # first write creates the index items: a second round trip
     spy.runs, spy.commands = 0, []
@@ -156,7 +138,9 @@ async def test_batches_are_one_pipeline(store: MemcachedStore, spy: Spy) -> None
     assert spy.runs == 1 and spy.commands == [b"delete"] * 100
 
 
-async def test_touch_reports_missing_in_one_pipeline_once_epochs_are_known(store: MemcachedStore, spy: Spy) -> None:
+async def test_touch_reports_missing_in_one_pipeline_once_epochs_are_known(
+    store: MemcachedStore, spy: Pipelines
+) -> None:
     await store.mset([("t/a", b"1", 30), ("t/b", b"2", 30)])
     assert await store.touch(["t/a", "t/b", "t/gone"], 30) == ["t/gone"]
     spy.runs = 0
@@ -167,7 +151,7 @@ async def test_touch_reports_missing_in_one_pipeline_once_epochs_are_known(store
 # -- listing ---------------------------------------------------------------------------------------
 
 
-async def test_listing_a_directory_costs_its_entries_not_the_cache(store: MemcachedStore, spy: Spy) -> None:
+async def test_listing_a_directory_costs_its_entries_not_the_cache(store: MemcachedStore, spy: Pipelines) -> None:
     await store.mset([(f"other/{i}/x", b"v", 30) for i in range(300)])
     await store.mset([("s/call/a", b"1", 30), ("s/call/b", b"2", 30), ("s/callx/c", b"3", 30)])
     spy.commands = []

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from wire_spies import Pipelines, record_pipelines
 
 from servers.ladder import Endpoint
 from sessionkv import StoreError
@@ -27,36 +28,9 @@ pytestmark = pytest.mark.asyncio
 TASKS = 64
 
 
-class Spy:
-    """Pipelines sent and their commands (by command word)."""
-
-    def __init__(self) -> None:
-        self.runs = 0
-        self.commands: list[bytes] = []
-        #: set when a second pipeline goes out
-        self.second = asyncio.Event()
-
-    def reset(self) -> None:
-        self.runs, self.commands = 0, []
-        self.second.clear()
-
-
 @pytest.fixture
-def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Spy]:
-    """Wraps ``Pipeline.run`` (the real commands still go to the server)."""
-    found = Spy()
-    original = Pipeline.run
-
-    async def run(self: Pipeline, conn: object) -> list[object]:
-        if len(self):
-            found.runs += 1
-            found.commands += [chunk.split(b" ", 1)[0] for chunk in self._buffer]
-            if found.runs == 2:
-                found.second.set()
-        return await original(self, conn)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Pipeline, "run", run)
-    yield found
+def spy(monkeypatch: pytest.MonkeyPatch) -> Pipelines:
+    return record_pipelines(monkeypatch)
 
 
 @pytest_asyncio.fixture(params=[1, 4], ids=["pool1", "pool4"])
@@ -79,7 +53,7 @@ async def server_stats(store: MemcachedStore) -> dict[bytes, int]:
     return {name: int(value) for name, value in stats.items() if value.isdigit()}
 
 
-async def test_concurrent_gets_leave_as_one_pipeline(store: MemcachedStore, spy: Spy) -> None:
+async def test_concurrent_gets_leave_as_one_pipeline(store: MemcachedStore, spy: Pipelines) -> None:
     await store.mset([(f"g/k{i}", b"v%d" % i, 30) for i in range(TASKS)])
     before = await server_stats(store)
     spy.reset()
@@ -91,7 +65,9 @@ async def test_concurrent_gets_leave_as_one_pipeline(store: MemcachedStore, spy:
     assert after[b"get_hits"] - before[b"get_hits"] == TASKS
 
 
-async def test_concurrent_sets_leave_as_one_pipeline_with_merged_index_appends(store: MemcachedStore, spy: Spy) -> None:
+async def test_concurrent_sets_leave_as_one_pipeline_with_merged_index_appends(
+    store: MemcachedStore, spy: Pipelines
+) -> None:
     await store.mset([(f"s/k{i}", b"0", 30) for i in range(TASKS)])  # creates every index item of s/ and the root
     before = await server_stats(store)
     spy.reset()
@@ -107,7 +83,7 @@ async def test_concurrent_sets_leave_as_one_pipeline_with_merged_index_appends(s
     assert await store.mget([f"s/k{i}" for i in range(TASKS)]) == [b"v%d" % i for i in range(TASKS)]
 
 
-async def test_a_server_error_on_one_set_fails_only_that_call(store: MemcachedStore, spy: Spy) -> None:
+async def test_a_server_error_on_one_set_fails_only_that_call(store: MemcachedStore, spy: Pipelines) -> None:
     await store.mset([(f"e/{k}", b"0", 30) for k in ("a", "big", "c")])  # their index items exist
     # let a value past memcached's item size through our own check: the server refuses it with SERVER_ERROR
     store.capabilities = dataclasses.replace(store.capabilities, max_value_size=8 * 1024 * 1024)
@@ -135,7 +111,9 @@ async def test_a_server_error_on_one_set_fails_only_that_call(store: MemcachedSt
     assert (await server_stats(store))[b"total_connections"] == before[b"total_connections"]
 
 
-async def test_a_refused_replace_in_a_batch_is_no_error_and_touches_nobody(store: MemcachedStore, spy: Spy) -> None:
+async def test_a_refused_replace_in_a_batch_is_no_error_and_touches_nobody(
+    store: MemcachedStore, spy: Pipelines
+) -> None:
     await store.mset([(f"r/{k}", b"0", 30) for k in ("there", "absent", "new")])  # their index items exist
     await store.delete(["r/absent", "r/new"])
     spy.reset()
@@ -149,7 +127,7 @@ async def test_a_refused_replace_in_a_batch_is_no_error_and_touches_nobody(store
     assert sorted(await store.keys("r/")) == ["r/new", "r/there"]
 
 
-async def test_a_call_cancelled_before_its_pipeline_is_left_out(store: MemcachedStore, spy: Spy) -> None:
+async def test_a_call_cancelled_before_its_pipeline_is_left_out(store: MemcachedStore, spy: Pipelines) -> None:
     keys = [f"c/k{i}" for i in range(4)]
     await store.mset([(key, b"0", 30) for key in keys])  # their index items exist
     await store.delete(keys)
@@ -164,7 +142,7 @@ async def test_a_call_cancelled_before_its_pipeline_is_left_out(store: Memcached
 
 
 async def test_a_call_cancelled_in_flight_leaves_its_neighbours_and_the_connection(
-    store: MemcachedStore, spy: Spy
+    store: MemcachedStore, spy: Pipelines
 ) -> None:
     await store.mset([(f"f/k{i}", b"v%d" % i, 30) for i in range(3)])
     before = await server_stats(store)

@@ -5,12 +5,13 @@ x 8 tasks."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from contended_counter import count_from_processes
+from wire_spies import Pipelines, record_pipelines
 
 from servers.ladder import Endpoint
 from servers.memcached_process import memcached_url
@@ -32,31 +33,9 @@ async def store(memcached_server: Endpoint) -> AsyncIterator[MemcachedStore]:
         yield opened
 
 
-class Spy:
-    """Pipelines sent (round trips) and the command words in them."""
-
-    def __init__(self) -> None:
-        self.runs = 0
-        self.commands: list[bytes] = []
-
-    def reset(self) -> None:
-        self.runs, self.commands = 0, []
-
-
 @pytest.fixture
-def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Spy]:
-    """Wraps ``Pipeline.run`` (the commands still go to the server)."""
-    found = Spy()
-    original = Pipeline.run
-
-    async def run(self: Pipeline, conn: Any) -> list[object]:
-        if len(self):
-            found.runs += 1
-            found.commands += [chunk.split(b" ", 1)[0] for chunk in self._buffer]
-        return await original(self, conn)
-
-    monkeypatch.setattr(Pipeline, "run", run)
-    yield found
+def spy(monkeypatch: pytest.MonkeyPatch) -> Pipelines:
+    return record_pipelines(monkeypatch)
 
 
 async def raw_meta(store: MemcachedStore, key: str, flags: bytes) -> Meta:
@@ -133,7 +112,7 @@ async def test_refused_writes_list_nothing(store: MemcachedStore) -> None:
 @pytest.mark.asyncio
 @pytest.mark.parametrize("foreign", [0, -3, 2**64, True, "7", 7.0, ("x",), b"7"])
 async def test_a_version_memcached_cannot_hold_matches_nothing_and_is_never_sent(
-    store: MemcachedStore, spy: Spy, foreign: Any
+    store: MemcachedStore, spy: Pipelines, foreign: Any
 ) -> None:
     await store.set("k", b"v", 30)
     spy.reset()
@@ -145,7 +124,7 @@ async def test_a_version_memcached_cannot_hold_matches_nothing_and_is_never_sent
 
 
 @pytest.mark.asyncio
-async def test_each_operation_is_one_round_trip(store: MemcachedStore, spy: Spy) -> None:
+async def test_each_operation_is_one_round_trip(store: MemcachedStore, spy: Pipelines) -> None:
     await store.set("s/k", b"0", 30)  # creates the index items
     spy.reset()
     current = await store.get_versioned("s/k")
