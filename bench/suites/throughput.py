@@ -37,6 +37,7 @@ from sessionkv_postgres.store import PostgresStore
 
 from ..concurrency import TaskCall, task_key, throughput_rows, throughput_table
 from ..operations import TTL, VALUE
+from ..report import Table
 from ..suite import Context, guarded
 from .postgres import BarePostgres, bare_pool
 
@@ -66,6 +67,17 @@ def _published(store: Any) -> tuple[TaskCall, TaskCall]:
     return get, set_
 
 
+async def _compare(
+    context: Context, table: Table, store: Any, bare_get: TaskCall, bare_set: TaskCall, group: str, baseline: str
+) -> None:
+    """Fill every task's key on both sides, then measure ``get`` and ``set`` of ``store`` against the bare calls."""
+    ours_get, ours_set = _published(store)
+    await _prepare(ours_set)
+    await _prepare(bare_set)
+    ops = [("get", ours_get, bare_get), ("set", ours_set, bare_set)]
+    await throughput_rows(context.report, context.profile, table, group, ops, baseline)
+
+
 async def memcached(context: Context) -> None:
     table = throughput_table(
         f"Throughput, memcached: MemcachedStore vs bare aiomcache (pool of {POOL} each, same server)",
@@ -89,12 +101,9 @@ async def memcached(context: Context) -> None:
                 async def bare_set(index: int) -> object:
                     return await client.set(b"bench-tp-bare:" + task_key(index).encode(), VALUE, int(TTL))
 
-                ours_get, ours_set = _published(store)
-                await _prepare(ours_set)
-                await _prepare(bare_set)
-                ops = [("get", ours_get, bare_get), ("set", ours_set, bare_set)]
-                group = "throughput: memcached vs bare aiomcache"
-                await throughput_rows(context.report, context.profile, table, group, ops, "aiomcache")
+                await _compare(
+                    context, table, store, bare_get, bare_set, "throughput: memcached vs bare aiomcache", "aiomcache"
+                )
         finally:
             await client.close()
 
@@ -137,12 +146,9 @@ async def etcd(context: Context) -> None:
                 async def bare_set(index: int) -> object:
                     return await post("/kv/put", {"key": raw(index), "value": encoded, "lease": lease})
 
-                ours_get, ours_set = _published(store)
-                await _prepare(ours_set)
-                await _prepare(bare_set)
-                ops = [("get", ours_get, bare_get), ("set", ours_set, bare_set)]
-                group = "throughput: etcd vs bare aiohttp"
-                await throughput_rows(context.report, context.profile, table, group, ops, "aiohttp gateway")
+                await _compare(
+                    context, table, store, bare_get, bare_set, "throughput: etcd vs bare aiohttp", "aiohttp gateway"
+                )
 
     await guarded(context, "etcd throughput", table, measure)
 
@@ -169,12 +175,9 @@ async def dynamodb(context: Context) -> None:
                 item = build_item(ns, task_key(index), VALUE, time.time() + TTL)
                 return await client.put_item(TableName=name, Item=item)
 
-            ours_get, ours_set = _published(store)
-            await _prepare(ours_set)
-            await _prepare(bare_set)
-            ops = [("get", ours_get, bare_get), ("set", ours_set, bare_set)]
-            group = "throughput: DynamoDB vs bare aioboto3"
-            await throughput_rows(context.report, context.profile, table, group, ops, "aioboto3")
+            await _compare(
+                context, table, store, bare_get, bare_set, "throughput: DynamoDB vs bare aioboto3", "aioboto3"
+            )
 
     await guarded(context, "dynamodb throughput", table, measure)
 
@@ -201,12 +204,9 @@ async def postgres(context: Context) -> None:
                 async def bare_set(index: int) -> object:
                     return await bare.set(task_key(index), VALUE, TTL)
 
-                ours_get, ours_set = _published(store)
-                await _prepare(ours_set)
-                await _prepare(bare_set)
-                ops = [("get", ours_get, bare_get), ("set", ours_set, bare_set)]
-                group = "throughput: PostgreSQL vs bare asyncpg"
-                await throughput_rows(context.report, context.profile, table, group, ops, "asyncpg")
+                await _compare(
+                    context, table, store, bare_get, bare_set, "throughput: PostgreSQL vs bare asyncpg", "asyncpg"
+                )
             finally:
                 await pool.close()
 
