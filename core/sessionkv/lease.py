@@ -21,14 +21,12 @@ from __future__ import annotations
 import asyncio
 import secrets
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from .capabilities import StoreCapabilities
 from .errors import LeaseNotAcquiredError
 from .validation import check_key, check_ttl
-from .versioned import Version
-
-if TYPE_CHECKING:
-    from .store import SessionKVStore
+from .versioned import Version, Versioned
 
 #: Prefix of every lease's key: leases live apart from the keys they protect.
 LEASE_PREFIX = "#lease/"
@@ -40,6 +38,23 @@ FENCE_TTL = 365 * 86400.0
 FIRST_POLL, MAX_POLL = 0.01, 0.5
 
 
+class LeaseStore(Protocol):
+    """What a lease needs of a store: its capabilities and the versioned operations (``SessionKVStore`` has them).
+
+    A protocol rather than ``SessionKVStore`` itself, so this module does not import ``store`` (which
+    imports it for ``store.lease()``): no import cycle.
+    """
+
+    @property
+    def capabilities(self) -> StoreCapabilities: ...
+
+    async def cas(self, key: str, value: bytes, ttl: float, *, version: Version | None) -> Version | None: ...
+
+    async def get_versioned(self, key: str) -> Versioned | None: ...
+
+    async def delete_if(self, key: str, version: Version) -> bool: ...
+
+
 class Lease:
     """A lease on ``name`` for ``ttl`` seconds (see the module docstring); one owner token per acquisition.
 
@@ -47,7 +62,7 @@ class Lease:
     only its holder can ``renew`` or ``release``; both are idempotent and return whether they did.
     """
 
-    def __init__(self, store: SessionKVStore, name: str, ttl: float, *, wait: float = 0.0) -> None:
+    def __init__(self, store: LeaseStore, name: str, ttl: float, *, wait: float = 0.0) -> None:
         caps = store.capabilities
         self.store = store
         self.name = check_key(name)

@@ -70,18 +70,16 @@ import abc
 import operator
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, final
+from typing import Any, ClassVar, TypeVar, final
 
 from .capabilities import StoreCapabilities
 from .errors import UnsupportedOperationError
+from .lease import Lease
 from .namespaces import check_namespace
 from .options import DEFAULT_NAMESPACE, NAMESPACE_OPTION, Option
 from .url import StoreURL
 from .validation import check_items, check_key, check_keys, check_prefix, check_ttl, check_value
 from .versioned import Version, Versioned
-
-if TYPE_CHECKING:
-    from .lease import Lease
 
 S = TypeVar("S", bound="SessionKVStore")
 
@@ -313,8 +311,6 @@ class SessionKVStore(abc.ABC):
     @final
     def lease(self, name: str, ttl: float, *, wait: float = 0.0) -> Lease:
         """A lease (a lock that admits it is one) on ``name``: ``async with`` it, or ``acquire()``/``release()``."""
-        from .lease import Lease
-
         return Lease(self, name, ttl, wait=wait)
 
     # -- what a backend implements (input already checked: see the module docstring) -----------

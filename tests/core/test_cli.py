@@ -105,3 +105,29 @@ def test_the_library_never_imports_its_command_line() -> None:
         and re.search(r"^\s*from \.+cli\b|^\s*import sessionkv\.cli|^\s*from sessionkv\.cli", path.read_text(), re.M)
     ]
     assert offenders == []
+
+
+def test_subcommands_come_from_entry_points_and_a_broken_one_says_why(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from importlib.metadata import EntryPoint
+
+    import sessionkv.cli as cli
+
+    found = [
+        EntryPoint("broken", "no_such_module_for_sessionkv", cli.COMMAND_GROUP),
+        EntryPoint("nodes", "no_such_module_either", cli.COMMAND_GROUP),  # a built-in name is never replaced
+    ]
+    monkeypatch.setattr(cli, "entry_points", lambda group: found if group == cli.COMMAND_GROUP else [])
+    assert cli.all_commands()["nodes"] == "sessionkv.cli.nodes" and "broken" in cli.all_commands()
+    assert main(["broken", "anything"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'broken' command (no_such_module_for_sessionkv) failed to load" in err, err
+    assert main(["backends", "--json"]) == 0  # the other commands still run
+
+
+def test_check_is_the_conformance_suites_command_found_through_its_entry_point() -> None:
+    from importlib.metadata import entry_points
+
+    (check,) = [ep for ep in entry_points(group="sessionkv.commands") if ep.name == "check"]
+    assert check.value == "sessionkv_conformance.cli" and "check" not in COMMANDS

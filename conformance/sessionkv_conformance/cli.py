@@ -1,5 +1,9 @@
 """Certify a store by URL or factory: run the conformance suite and print a report grouped by area.
 
+The ``check`` sub-command of ``sessionkv``, provided by the suite (entry point ``check`` in the
+``sessionkv.commands`` group), so the core library never imports its test suite. Importing this module
+is cheap (no pytest, no test module): the CLI imports it to build its parser.
+
 ``sessionkv check URL`` opens the store by URL; ``sessionkv check --factory MODULE:CALLABLE``
 certifies whatever the callable returns (a not-started ``SessionKVStore`` or any object with the
 published methods, wrapped with ``sessionkv.adapt``; called with ``namespace=`` or
@@ -20,7 +24,7 @@ import json
 import sys
 from typing import Any
 
-from ..url import redact
+from sessionkv import redact
 
 INSTALL_HINT = 'pip install "sessionkv[conformance]"'
 PROBE_KEY = "sessionkv-check-probe"
@@ -67,9 +71,9 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         return _error(f"`sessionkv check` needs pytest; install it with: {INSTALL_HINT}")
     # Only the light modules of the suite here: the test modules load inside pytest, rewritten.
-    from sessionkv_conformance.report import render, run_suite
-    from sessionkv_conformance.runner import AREAS
-    from sessionkv_conformance.targets import CallableFactory, StoreFactory, url_factory
+    from .report import render, run_suite
+    from .runner import AREAS
+    from .targets import CallableFactory, StoreFactory, url_factory
 
     factory: StoreFactory
     if args.url:
@@ -95,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
 
 def reach(factory: Any, timeout: float) -> str | None:
     """Build a store, start it, read one key and close it within ``timeout``; why not, in one line, or ``None``."""
-    from sessionkv_conformance.targets import build_store, fresh_namespace
+    from .targets import build_store, fresh_namespace
 
     try:
         store = build_store(factory, fresh_namespace("skvc-probe"))
