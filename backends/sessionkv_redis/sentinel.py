@@ -195,7 +195,7 @@ def build_sentinel_client(
     url: StoreURL, settings: SentinelSettings, connection: dict[str, Any], max_connections: int | None
 ) -> SentinelRedis:
     """A client of the service's primary, found through the sentinels of ``url`` (the caller closes it)."""
-    manager = SentinelManager(sentinel_addresses(url), sentinel_kwargs=dict(settings.sentinel_kwargs))  # type: ignore[no-untyped-call]
+    manager = SentinelManager(sentinel_addresses(url), sentinel_kwargs=dict(settings.sentinel_kwargs))  # type: ignore[no-untyped-call, unused-ignore]  # typed from redis 8.2
     kwargs = dict(connection)
     pool_class: type[GuardedSentinelPool] = GuardedSentinelPool
     if max_connections is not None:
