@@ -1,9 +1,13 @@
 """tiered(hot, durable) is certified: the whole conformance suite on tiered(memory, memory) (fast, no server),
-tiered(redis, postgresql) and tiered(memcached, etcd) on real servers, versioned writes and leases included."""
+tiered(redis, postgresql) and tiered(memcached, etcd) on real servers, versioned writes and leases included,
+and with a third-party store (tests/conformance/strangers.py: published methods only, no versions) as either tier.
+"""
 
 from __future__ import annotations
 
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +20,9 @@ from sessionkv_memcached.store import MemcachedStore
 from sessionkv_memory.store import MemoryStore
 from sessionkv_postgres.store import PostgresStore
 from sessionkv_redis.store import RedisStore
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "conformance"))  # the strangers of the conformance tests
+import strangers  # noqa: E402
 
 
 class TestTieredMemoryConformance(StoreConformance):
@@ -40,4 +47,28 @@ class TestTieredMemcachedEtcdConformance(StoreConformance):
     def store_factory(self, memcached_server: Endpoint, etcd_server: Endpoint) -> StoreFactory:
         return lambda namespace: tiered(
             MemcachedStore(memcached_server.url, namespace=namespace), EtcdStore(etcd_server.url, namespace=namespace)
+        )
+
+
+class TestTieredStrangerHotConformance(StoreConformance):
+    """A stranger as the hot tier: it has no ``add``, so reads warm it with ``set``; versions are memory://'s."""
+
+    @pytest.fixture
+    def store_factory(self) -> StoreFactory:
+        tag, data = uuid.uuid4().hex[:8], strangers.DictSessionKVStore.new_data()
+        return lambda namespace: tiered(
+            strangers.DictSessionKVStore(key_prefix=namespace, data=data),
+            MemoryStore(name=f"durable-{tag}", namespace=namespace),
+        )
+
+
+class TestTieredStrangerDurableConformance(StoreConformance):
+    """A stranger as the tier of record (an indexed listing, no versions): the tiered store declares what it has."""
+
+    @pytest.fixture
+    def store_factory(self) -> StoreFactory:
+        tag, data = uuid.uuid4().hex[:8], strangers.IndexedStore.new_data()
+        return lambda namespace: tiered(
+            MemoryStore(name=f"hot-{tag}", namespace=namespace),
+            strangers.IndexedStore(key_prefix=namespace, data=data),
         )
