@@ -22,7 +22,7 @@ from sessionkv_postgres.store import PostgresStore
 from sessionkv_redis.store import RedisStore
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "conformance"))  # the strangers of the conformance tests
-import strangers  # noqa: E402
+import strangers
 
 
 class TestTieredMemoryConformance(StoreConformance):
