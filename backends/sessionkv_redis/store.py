@@ -19,6 +19,7 @@ cluster). ``directory_index=false``, or a server that refuses Lua, means SCAN on
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from typing import Any, ClassVar, NoReturn, cast
 
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.cluster import ClusterPipeline
+from redis.crc import key_slot
 from redis.exceptions import NoScriptError, ResponseError
 
 from sessionkv import (
@@ -56,6 +58,7 @@ from .index import (
     hash_tag_end,
     set_args,
 )
+from .pipelining import DEFAULT_INFLIGHT, Pipelining
 from .scan import decoded, scan_matching
 from .server import SERVER_ERRORS, bulk_limit, client_password, quiet_close, scripting_refused
 from .versions import HEADER_SIZE, Stamper, cas_script, delete_if_script, split, strip
@@ -147,6 +150,7 @@ class RedisStore(SessionKVStore):
         self._stamper = Stamper()
         self._scripts: dict[str, Any] = {}
         self._client: Redis | RedisCluster | None = None
+        self._pipelining: Pipelining | None = None
 
     @classmethod
     def from_url(cls, url: StoreURL, **overrides: Any) -> RedisStore:
@@ -183,8 +187,34 @@ class RedisStore(SessionKVStore):
         if limit is not None:  # every value carries the version header
             self.capabilities = dataclasses.replace(self.capabilities, max_value_size=limit - HEADER_SIZE)
         self._client = client
+        self._pipelining = Pipelining(client, max_inflight=self._inflight(), timeout=self._timeout(client))
         if self._indexed:
             await self._probe_scripting()
+
+    def _inflight(self) -> int:
+        """Pipelines out at once per server or node: ``DEFAULT_INFLIGHT``, fewer in a smaller pool (pipelining.py)."""
+        limit = self._config.max_connections if self._config is not None else None
+        return DEFAULT_INFLIGHT if limit is None else min(limit, DEFAULT_INFLIGHT)
+
+    def _timeout(self, client: Redis | RedisCluster) -> float | None:
+        """How long a queued call waits in all: the socket timeout (a borrowed client's own, if it has one)."""
+        if self._config is not None:
+            return float(self._config.connection["socket_timeout"])
+        pool = client if isinstance(client, RedisCluster) else client.connection_pool
+        timeout = pool.connection_kwargs.get("socket_timeout")
+        return float(timeout) if timeout else None
+
+    @property
+    def pipelining(self) -> Pipelining:
+        """The coalescing of concurrent commands (its ``batches``/``requests`` count round trips)."""
+        pipelining = self._pipelining
+        if pipelining is None:
+            raise StoreNotStartedError(f"{self!r} is not started: use `async with store:` or `await store.start()`")
+        return pipelining
+
+    async def _call(self, routing_key: str, *args: Any) -> Any:
+        """One command, coalesced with its concurrent neighbours (pipelining.py); errors raised as they are."""
+        return await self.pipelining.call(routing_key, *args)
 
     async def _probe_scripting(self) -> None:
         """Load the listing script by running it once (on a key no directory uses), so a server that refuses
@@ -198,6 +228,9 @@ class RedisStore(SessionKVStore):
             raise
 
     async def _close(self) -> None:
+        pipelining, self._pipelining = self._pipelining, None
+        if pipelining is not None:
+            await pipelining.drain()
         client, self._client = self._client, None
         self._scripts = {}  # scripts are bound to the client
         if client is not None and self.owns_client:
@@ -217,8 +250,9 @@ class RedisStore(SessionKVStore):
                     args = ["1" if only_if_exists else "0", value, ttl_ms(ttl), key, len(index_keys)]
                     if await self._script("set", tagged.SET_LUA, [ns + key, *index_keys], args) is not None:
                         return
+        full = self.namespace + key
         try:
-            await self.client.set(self.namespace + key, value, px=ttl_ms(ttl), xx=only_if_exists)
+            await self._call(full, "SET", full, value, "PX", ttl_ms(ttl), *(["XX"] if only_if_exists else []))
         except SERVER_ERRORS as exc:
             self._raise("set", exc)
 
@@ -256,23 +290,48 @@ class RedisStore(SessionKVStore):
         return await self._cluster_batch("mset", queue, tagged.SET_LUA, calls) is not None
 
     async def _get(self, key: str) -> bytes | None:
+        full = self.namespace + key
         try:
-            value = cast("bytes | None", await self.client.get(self.namespace + key))  # decode_responses=False
+            value = cast("bytes | None", await self._call(full, "GET", full))  # decode_responses=False
         except SERVER_ERRORS as exc:
             self._raise("get", exc)
         return None if value is None else strip(value)
 
     async def _mget(self, keys: list[str]) -> list[bytes | None]:
-        ns, client = self.namespace, self.client
+        ns = self.namespace
         full = [ns + key for key in keys]
+        if not full:
+            return []
         try:
-            if isinstance(client, RedisCluster):
-                values = await client.mget_nonatomic(full)
+            if self._cluster:
+                values = await self._cluster_mget(full)
             else:
-                values = await client.mget(full)
+                values = await self._call(full[0], "MGET", *full)
         except SERVER_ERRORS as exc:
             self._raise("mget", exc)
         return [None if value is None else strip(value) for value in values]
+
+    async def _cluster_mget(self, full: list[str]) -> list[Any]:
+        """One MGET per slot, a node's MGETs in one request coalesced with its other calls (a round trip per node)."""
+        pipelining = self.pipelining
+        by_slot: dict[int, list[int]] = {}
+        for i, key in enumerate(full):
+            by_slot.setdefault(key_slot(key.encode()), []).append(i)
+        by_node: dict[str, list[list[int]]] = {}
+        for group in by_slot.values():
+            by_node.setdefault(pipelining.node_of(full[group[0]]), []).append(group)
+        nodes = list(by_node.values())
+
+        async def node_mget(groups: list[list[int]]) -> list[Any]:
+            commands = tuple(("MGET", *[full[i] for i in group]) for group in groups)
+            return await pipelining.call_many(full[groups[0][0]], commands)
+
+        values: list[Any] = [None] * len(full)
+        for groups, replies in zip(nodes, await asyncio.gather(*map(node_mget, nodes)), strict=True):
+            for group, reply in zip(groups, replies, strict=True):
+                for i, value in zip(group, reply, strict=True):
+                    values[i] = value
+        return values
 
     async def _expire(self, keys: list[str], ttl: float) -> None:
         await self._touch(keys, ttl)
@@ -380,10 +439,11 @@ class RedisStore(SessionKVStore):
         return plain, scripted
 
     def _registered(self, source: str) -> Any:
-        """The client's script object for ``source`` (registered once per client)."""
+        """The client's script object for ``source`` (registered once per client, and with the pipelining)."""
         script = self._scripts.get(source)
         if script is None:
             script = self._scripts[source] = self.client.register_script(source)
+            self.pipelining.scripts[script.sha] = source
         return script
 
     def _refuse_scripts(self) -> None:
@@ -399,9 +459,9 @@ class RedisStore(SessionKVStore):
         """
         if not self._scripts_allowed:
             return None
-        script = self._registered(source)
+        sha = self._registered(source).sha
         try:
-            return await script(keys=keys, args=args)
+            return await self._call(keys[0], "EVALSHA", sha, len(keys), *keys, *args)
         except ResponseError as exc:
             if not scripting_refused(exc):
                 self._raise(op, exc)
@@ -495,8 +555,9 @@ class RedisStore(SessionKVStore):
     # -- versioned writes: the header token is the version (sessionkv_redis.versions) --------------
 
     async def _get_versioned(self, key: str) -> Versioned | None:
+        full = self.namespace + key
         try:
-            raw = cast("bytes | None", await self.client.get(self.namespace + key))
+            raw = cast("bytes | None", await self._call(full, "GET", full))
         except SERVER_ERRORS as exc:
             self._raise("get_versioned", exc)
         if raw is None:

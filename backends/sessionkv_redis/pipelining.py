@@ -1,0 +1,170 @@
+"""``Pipelining``: a ``RedisStore``'s concurrent commands leave as pipelines, one per connection, per node.
+
+Why: bare ``redis.asyncio`` writes one command per call and waits for its reply, so under
+concurrency the Python client, not the server, is the limit (a server answers 10x more than
+the client asks). Like ioredis' auto-pipelining and Lettuce, the store queues the commands
+its callers issue while a pipeline is out and sends them together as the next one
+(``sessionkv.coalesce.Coalescer``): one write, one read loop, one wake-up for many calls.
+
+- One server (and Sentinel's primary): one coalescer, at most ``max_inflight`` pipelines out at
+  once, each on a pooled connection of its own.
+- A cluster: one coalescer per primary (the node serving the command's routing key's slot),
+  each batch a cluster pipeline whose commands all go to that node (redis-py re-routes a
+  MOVED/ASK reply after a resharding). A slow node delays only the calls it serves.
+- A lone command on an idle coalescer goes at once, in its caller's task, through the client's
+  own ``execute_command``: a single call costs what it did before.
+
+What stays per call (the coalescer's rules): a command error (WRONGTYPE, a script error) is the
+reply of that command only and fails its caller only; a caller cancelled or timed out is left out
+of its pipeline or its reply dropped, and the pipeline carrying its neighbours goes on in a task of
+its own. Only a failure of the whole pipeline (the connection lost) fails the calls it carried.
+A queued caller waits at most ``timeout`` (the store's socket timeout) in all, queueing included.
+
+Scripts go as ``EVALSHA``; a ``NOSCRIPT`` reply (a restarted or flushed server) loads the script
+(``scripts``: sha to source) and resends just those commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from sessionkv.coalesce import Coalescer, Failed
+
+#: One command: the arguments of ``execute_command``.
+Command = tuple[Any, ...]
+#: What one caller sends: its commands, all to one node (usually one; an ``mget`` sends one MGET per slot).
+Request = tuple[Command, ...]
+
+#: Pipelines out at once per server (or per cluster node) when the pool is unbounded: under load each
+#: carries what arrived during the others' round trips; more would only split the same calls finer.
+DEFAULT_INFLIGHT = 4
+
+
+class Pipelining:
+    """Coalesced commands on ``client``: ``call(routing_key, *args)`` (see the module docstring)."""
+
+    def __init__(self, client: Redis | RedisCluster, *, max_inflight: int, timeout: float | None) -> None:
+        self.client = client
+        self.max_inflight = max_inflight
+        self.timeout = timeout
+        #: sha1 of every script source sent as EVALSHA, to load it after a NOSCRIPT reply
+        self.scripts: dict[str, str] = {}
+        self._cluster = client if isinstance(client, RedisCluster) else None
+        self._single: Coalescer[Request, list[Any]] | None = None
+        self._nodes: dict[str, Coalescer[Request, list[Any]]] = {}
+        if self._cluster is None:
+            self._single = self._coalescer()
+
+    def _coalescer(self) -> Coalescer[Request, list[Any]]:
+        return Coalescer(self._send, max_inflight=self.max_inflight, send_one=self._send_one)
+
+    @property
+    def coalescers(self) -> list[Coalescer[Request, list[Any]]]:
+        """Every coalescer in use (one, or one per cluster node served so far)."""
+        return [self._single] if self._single is not None else list(self._nodes.values())
+
+    @property
+    def batches(self) -> int:
+        """Pipelines (and lone commands) sent so far."""
+        return sum(coalescer.batches for coalescer in self.coalescers)
+
+    @property
+    def requests(self) -> int:
+        """Commands they carried."""
+        return sum(coalescer.requests for coalescer in self.coalescers)
+
+    def node_of(self, routing_key: str) -> str:
+        """The name of the node serving ``routing_key`` ("" on one server)."""
+        if self._cluster is None:
+            return ""
+        return str(self._cluster.nodes_manager.get_node_from_slot(self._cluster.keyslot(routing_key)).name)
+
+    def _for(self, routing_key: str) -> Coalescer[Request, list[Any]]:
+        if self._single is not None:
+            return self._single
+        node = self.node_of(routing_key)
+        coalescer = self._nodes.get(node)
+        if coalescer is None:
+            coalescer = self._nodes[node] = self._coalescer()
+        return coalescer
+
+    async def call(self, routing_key: str, *args: Any) -> Any:
+        """Send ``args`` (one command; ``routing_key`` is a key it touches) and return its reply.
+
+        Raises the command's own error (a ``ResponseError``), the pipeline's failure, or a redis
+        ``TimeoutError`` after ``timeout`` seconds queued and sent.
+        """
+        return (await self.call_many(routing_key, (args,)))[0]
+
+    async def call_many(self, routing_key: str, commands: Request) -> list[Any]:
+        """Send ``commands`` (all served by ``routing_key``'s node) in the same pipeline; their replies.
+
+        The first command error among them is raised (they are one caller's call).
+        """
+        coalescer = self._for(routing_key)
+        if not coalescer.inflight or self.timeout is None:
+            return await coalescer.submit(commands)  # a lone call: the client's socket timeout bounds it
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await coalescer.submit(commands)
+        except TimeoutError as exc:
+            raise RedisTimeoutError(f"no reply within {self.timeout:g} s (queued behind a pipeline)") from exc
+
+    async def _send_one(self, request: Request) -> list[Any] | Failed:
+        if len(request) > 1:
+            return (await self._send([request]))[0]
+        args = request[0]
+        try:
+            return [await self.client.execute_command(*args)]
+        except NoScriptError:
+            await self._load(args)
+            return [await self.client.execute_command(*args)]
+
+    async def _send(self, batch: list[Request]) -> Sequence[list[Any] | Failed]:
+        commands = [args for request in batch for args in request]
+        replies = await self._pipeline(commands)
+        unloaded = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if unloaded:
+            for i in unloaded:
+                await self._load(commands[i])
+            for i, reply in zip(unloaded, await self._pipeline([commands[i] for i in unloaded]), strict=True):
+                replies[i] = reply
+        outcomes: list[list[Any] | Failed] = []
+        start = 0
+        for request in batch:
+            mine = replies[start : start + len(request)]
+            start += len(request)
+            error = next((reply for reply in mine if isinstance(reply, Exception)), None)
+            outcomes.append(mine if error is None else Failed(error))
+        return outcomes
+
+    async def _pipeline(self, batch: list[Command]) -> list[Any]:
+        """One pipeline of ``batch`` (replies in order; a command's error is its reply, not raised)."""
+        if self._cluster is not None:
+            cluster_pipe = self._cluster.pipeline()
+            for args in batch:
+                cluster_pipe.execute_command(*args)
+            return list(await cluster_pipe.execute(raise_on_error=False))
+        assert isinstance(self.client, Redis)
+        pipe = self.client.pipeline(transaction=False)
+        for args in batch:
+            pipe.execute_command(*args)
+        return list(await pipe.execute(raise_on_error=False))  # execute resets the pipeline (connection back)
+
+    async def _load(self, args: Command) -> None:
+        """Load the script an ``EVALSHA`` named (every primary of a cluster)."""
+        source = self.scripts.get(str(args[1])) if args and args[0] == "EVALSHA" else None
+        if source is None:
+            raise NoScriptError(f"NOSCRIPT for a script this store did not send: {args[1]!r}")
+        await self.client.script_load(source)
+
+    async def drain(self) -> None:
+        """Wait for every queued and sent pipeline (the store drains before closing its client)."""
+        for coalescer in self.coalescers:
+            await coalescer.drain()

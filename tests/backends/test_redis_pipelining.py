@@ -1,0 +1,187 @@
+"""RedisStore coalesces concurrent calls into pipelines (sessionkv_redis.pipelining), on one server and per
+cluster node; each call keeps its own outcome. Proved by counting writes to the server's sockets and the
+coalescer's batches, never by timing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+from redis.asyncio import RedisCluster
+
+from servers.redis import RedisEndpoint, SendCounter, command_calls
+from sessionkv import SessionRegistry, StoreError
+from sessionkv_redis.index import INDEX_PREFIX
+from sessionkv_redis.pipelining import Pipelining
+from sessionkv_redis.store import RedisStore
+
+pytestmark = pytest.mark.asyncio
+
+TASKS = 64
+
+
+@pytest_asyncio.fixture(params=["redis", "cluster"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[RedisStore]:
+    endpoint: RedisEndpoint = request.getfixturevalue("redis_server" if request.param == "redis" else "redis_cluster")
+    async with RedisStore(endpoint.url, namespace=f"pl-{uuid.uuid4().hex[:12]}:") as s:
+        yield s
+
+
+@pytest_asyncio.fixture
+async def raw(store: RedisStore) -> AsyncIterator[Any]:
+    """A bare client on the store's server(s), to write what the store would refuse to."""
+    if isinstance(store.client, RedisCluster):
+        nodes = store.client.get_nodes()
+        client: Any = RedisCluster(host=nodes[0].host, port=nodes[0].port)
+        await client.initialize()
+    else:
+        client = aioredis.Redis(
+            connection_pool=aioredis.ConnectionPool(**store.client.connection_pool.connection_kwargs)
+        )
+    yield client
+    await client.aclose()
+
+
+def primaries(store: RedisStore) -> int:
+    return len(store.client.get_primaries()) if isinstance(store.client, RedisCluster) else 1
+
+
+async def warm(store: RedisStore) -> None:
+    """Open enough pooled connections everywhere (a connection's first use writes its handshake too)."""
+    await asyncio.gather(*(store.get(f"warm/{i}") for i in range(4 * TASKS)))
+    await asyncio.gather(*(store.set(f"warm/{i}", b"w", 30) for i in range(4 * TASKS)))
+
+
+async def test_a_lone_call_is_one_command_and_one_round_trip(store: RedisStore, redis_round_trips: SendCounter) -> None:
+    await warm(store)
+    pipelining = store.pipelining
+    for call in (lambda: store.set("lone", b"v", 10), lambda: store.get("lone")):
+        batches, sends = pipelining.batches, redis_round_trips.sends
+        await call()
+        assert pipelining.batches - batches == 1
+        assert redis_round_trips.sends - sends == 1
+
+
+async def test_concurrent_calls_share_pipelines(store: RedisStore, redis_round_trips: SendCounter) -> None:
+    await warm(store)
+    keys = [f"c/{i}" for i in range(TASKS)]
+    pipelining = store.pipelining
+    for name, calls in (
+        ("set", lambda: [store.set(key, key.encode(), 30) for key in keys]),
+        ("get", lambda: [store.get(key) for key in keys]),
+    ):
+        batches, requests, sends = pipelining.batches, pipelining.requests, redis_round_trips.sends
+        results = await asyncio.gather(*calls())
+        if name == "get":
+            assert results == [key.encode() for key in keys]
+        assert pipelining.requests - requests == TASKS
+        # the first call of each node goes alone, the rest of the tick in the next pipeline(s): at most
+        # 1 + max_inflight per node, nowhere near one per call
+        limit = primaries(store) * (1 + pipelining.max_inflight)
+        assert pipelining.batches - batches <= limit, name
+        # on the wire too (with room for a connection the pool opens meanwhile: its handshake is a write)
+        assert redis_round_trips.sends - sends <= TASKS // 3, name
+
+
+async def test_the_server_sees_every_command_once(redis_server: RedisEndpoint) -> None:
+    async with RedisStore(redis_server.url, namespace=f"pl-{uuid.uuid4().hex[:12]}:") as store:
+        await warm(store)
+        async with aioredis.Redis.from_url(redis_server.url) as raw:
+            before = await command_calls(raw)
+            await asyncio.gather(*(store.get(f"once/{i}") for i in range(TASKS)))
+            after = await command_calls(raw)
+    assert after["get"] - before.get("get", 0) == TASKS  # coalesced, not merged or repeated
+    assert after.get("evalsha", 0) == before.get("evalsha", 0)
+
+
+async def test_a_wrongtype_key_fails_only_its_own_get(store: RedisStore, raw: Any) -> None:
+    await asyncio.gather(*(store.set(f"w/{i}", b"ok", 30) for i in range(TASKS)))
+    await raw.delete(store.namespace + "w/7")
+    await raw.rpush(store.namespace + "w/7", b"a list")  # w/7 now holds a list: GET answers WRONGTYPE
+    batches = store.pipelining.batches
+    results = await asyncio.gather(*(store.get(f"w/{i}") for i in range(TASKS)), return_exceptions=True)
+    assert store.pipelining.batches - batches < TASKS // 4  # they did share pipelines
+    assert isinstance(results[7], StoreError) and "WRONGTYPE" in str(results[7])
+    assert [r for i, r in enumerate(results) if i != 7] == [b"ok"] * (TASKS - 1)
+
+
+async def test_a_script_error_fails_only_its_own_set(store: RedisStore, raw: Any) -> None:
+    # the directory index of bad{x}/ is a string: the set script's ZADD into it fails, for that key only
+    await raw.set(INDEX_PREFIX + store.namespace + "bad{x}/", b"not a sorted set")
+    keys = [f"s{{x}}/{i}" for i in range(TASKS - 1)]
+    batches = store.pipelining.batches
+    results = await asyncio.gather(
+        *(store.set(key, b"v", 30) for key in keys[:30]),
+        store.set("bad{x}/k", b"v", 30),
+        *(store.set(key, b"v", 30) for key in keys[30:]),
+        return_exceptions=True,
+    )
+    assert store.pipelining.batches - batches < TASKS // 4
+    assert isinstance(results[30], StoreError) and "WRONGTYPE" in str(results[30])
+    assert [r for i, r in enumerate(results) if i != 30] == [None] * (TASKS - 1)
+    assert await store.mget(keys) == [b"v"] * (TASKS - 1)
+    assert sorted(await store.keys("s{x}/")) == sorted(keys)  # the neighbours' index entries were written
+
+
+async def test_a_cancelled_queued_call_leaves_its_neighbours_alone(store: RedisStore) -> None:
+    await asyncio.gather(*(store.set(f"q/{i}", b"v", 30) for i in range(TASKS)))
+    requests = store.pipelining.requests
+    tasks = [asyncio.ensure_future(store.get(f"q/{i}")) for i in range(TASKS)]
+    await asyncio.sleep(0)  # every task has queued its call (the first of each node went alone)
+    tasks[10].cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(results[10], asyncio.CancelledError)
+    assert [r for i, r in enumerate(results) if i != 10] == [b"v"] * (TASKS - 1)
+    assert store.pipelining.requests - requests == TASKS - 1  # left out of its pipeline before it went
+
+
+async def test_a_call_cancelled_in_flight_leaves_its_pipeline_alone(
+    store: RedisStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await asyncio.gather(*(store.set(f"f/{i}", b"v", 30) for i in range(TASKS)))
+    sent = asyncio.Event()
+    release = asyncio.Event()
+    original = Pipelining._pipeline
+
+    async def held(self: Pipelining, batch: list[Any]) -> list[Any]:
+        if len(batch) > 1:
+            sent.set()
+            await release.wait()  # the pipeline is out; its callers wait for it
+        return await original(self, batch)
+
+    monkeypatch.setattr(Pipelining, "_pipeline", held)
+    tasks = [asyncio.ensure_future(store.get(f"f/{i}")) for i in range(TASKS)]
+    await sent.wait()
+    tasks[20].cancel()
+    await asyncio.sleep(0)
+    release.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(results[20], asyncio.CancelledError)
+    assert [r for i, r in enumerate(results) if i != 20] == [b"v"] * (TASKS - 1)
+
+
+async def test_a_flushed_script_cache_is_reloaded_for_a_pipeline(store: RedisStore, raw: Any) -> None:
+    await store.set("warm", b"v", 30)
+    if isinstance(raw, RedisCluster):
+        await raw.execute_command("SCRIPT FLUSH", target_nodes=RedisCluster.PRIMARIES)
+    else:
+        await raw.script_flush()
+    keys = [f"n{{t}}/{i}" for i in range(TASKS)]
+    assert await asyncio.gather(*(store.set(key, b"v", 30) for key in keys)) == [None] * TASKS
+    assert sorted(await store.keys("n{t}/")) == sorted(keys)
+
+
+async def test_concurrent_get_for_call_shares_pipelines(store: RedisStore, redis_round_trips: SendCounter) -> None:
+    async with SessionRegistry(store, node_id="pl-node") as registry:
+        for call in range(TASKS):
+            await registry.register(f"call-{call}", "s1")
+        await asyncio.gather(*(registry.get_for_call(f"call-{call}") for call in range(TASKS)))  # warm
+        sends = redis_round_trips.sends
+        found = await asyncio.gather(*(registry.get_for_call(f"call-{call}") for call in range(TASKS)))
+        assert [[info.session_id for info in infos] for infos in found] == [["s1"]] * TASKS
+        assert redis_round_trips.sends - sends <= TASKS  # three store calls each: 192 if sent one by one
