@@ -31,10 +31,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
-from redis.exceptions import NoScriptError
+from redis.asyncio.cluster import PipelineCommand
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    ConnectionError,
+    MovedError,
+    NoScriptError,
+    ResponseError,
+    TryAgainError,
+)
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from sessionkv.coalesce import Coalescer, Failed
+
+#: A cluster command's result before its node answers.
+_UNANSWERED = object()
 
 #: One command: the arguments of ``execute_command``.
 Command = tuple[Any, ...]
@@ -59,10 +71,16 @@ class Pipelining:
         self._single: Coalescer[Request, list[Any]] | None = None
         self._nodes: dict[str, Coalescer[Request, list[Any]]] = {}
         if self._cluster is None:
-            self._single = self._coalescer()
+            self._single = self._coalescer("")
 
-    def _coalescer(self) -> Coalescer[Request, list[Any]]:
-        return Coalescer(self._send, max_inflight=self.max_inflight, send_one=self._send_one)
+    def _coalescer(self, node: str) -> Coalescer[Request, list[Any]]:
+        async def send(batch: list[Request]) -> Sequence[list[Any] | Failed]:
+            return await self._send(batch, node)
+
+        async def send_one(request: Request) -> list[Any] | Failed:
+            return await self._send_one(request, node)
+
+        return Coalescer(send, max_inflight=self.max_inflight, send_one=send_one)
 
     @property
     def coalescers(self) -> list[Coalescer[Request, list[Any]]]:
@@ -91,7 +109,7 @@ class Pipelining:
         node = self.node_of(routing_key)
         coalescer = self._nodes.get(node)
         if coalescer is None:
-            coalescer = self._nodes[node] = self._coalescer()
+            coalescer = self._nodes[node] = self._coalescer(node)
         return coalescer
 
     async def call(self, routing_key: str, *args: Any) -> Any:
@@ -116,9 +134,9 @@ class Pipelining:
         except TimeoutError as exc:
             raise RedisTimeoutError(f"no reply within {self.timeout:g} s (queued behind a pipeline)") from exc
 
-    async def _send_one(self, request: Request) -> list[Any] | Failed:
+    async def _send_one(self, request: Request, node: str) -> list[Any] | Failed:
         if len(request) > 1:
-            return (await self._send([request]))[0]
+            return (await self._send([request], node))[0]
         args = request[0]
         try:
             return [await self.client.execute_command(*args)]
@@ -126,14 +144,14 @@ class Pipelining:
             await self._load(args)
             return [await self.client.execute_command(*args)]
 
-    async def _send(self, batch: list[Request]) -> Sequence[list[Any] | Failed]:
+    async def _send(self, batch: list[Request], node: str) -> Sequence[list[Any] | Failed]:
         commands = [args for request in batch for args in request]
-        replies = await self._pipeline(commands)
+        replies = await self._pipeline(commands, node)
         unloaded = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
         if unloaded:
             for i in unloaded:
                 await self._load(commands[i])
-            for i, reply in zip(unloaded, await self._pipeline([commands[i] for i in unloaded]), strict=True):
+            for i, reply in zip(unloaded, await self._pipeline([commands[i] for i in unloaded], node), strict=True):
                 replies[i] = reply
         outcomes: list[list[Any] | Failed] = []
         start = 0
@@ -144,18 +162,42 @@ class Pipelining:
             outcomes.append(mine if error is None else Failed(error))
         return outcomes
 
-    async def _pipeline(self, batch: list[Command]) -> list[Any]:
-        """One pipeline of ``batch`` (replies in order; a command's error is its reply, not raised)."""
+    async def _pipeline(self, batch: list[Command], node: str) -> list[Any]:
+        """One pipeline of ``batch`` to ``node`` (replies in order; a command's error is its reply, not raised)."""
         if self._cluster is not None:
-            cluster_pipe = self._cluster.pipeline()
-            for args in batch:
-                cluster_pipe.execute_command(*args)
-            return list(await cluster_pipe.execute(raise_on_error=False))
+            return await self._node_pipeline(batch, node)
         assert isinstance(self.client, Redis)
         pipe = self.client.pipeline(transaction=False)
         for args in batch:
             pipe.execute_command(*args)
         return list(await pipe.execute(raise_on_error=False))  # execute resets the pipeline (connection back)
+
+    async def _node_pipeline(self, batch: list[Command], name: str) -> list[Any]:
+        """A cluster batch (all its commands served by one node): written straight to that node's connection.
+
+        redis-py's cluster pipeline resolves every command's routing again (a large share of a small
+        command's cost); these are routed already. Commands answered with a redirect (MOVED, ASK,
+        TRYAGAIN: the slot moved), or not answered (the connection failed), go again through a cluster
+        pipeline, which refreshes the topology, follows redirects and retries as redis-py does.
+        """
+        assert self._cluster is not None
+        node = self._cluster.get_node(node_name=name)
+        commands = [PipelineCommand(i, *args) for i, args in enumerate(batch)]
+        for cmd in commands:
+            cmd.result = _UNANSWERED
+        if node is not None:
+            try:
+                await node.execute_pipeline(commands)
+            except (ConnectionError, RedisTimeoutError, OSError):
+                pass  # nothing was answered: the cluster pipeline below sends it all
+        again = [cmd for cmd in commands if _unsettled(cmd.result)]
+        if again:
+            pipe = self._cluster.pipeline()
+            for cmd in again:
+                pipe.execute_command(*cmd.args)
+            for cmd, reply in zip(again, await pipe.execute(raise_on_error=False), strict=True):
+                cmd.result = reply
+        return [cmd.result for cmd in commands]
 
     async def _load(self, args: Command) -> None:
         """Load the script an ``EVALSHA`` named (every primary of a cluster)."""
@@ -168,3 +210,10 @@ class Pipelining:
         """Wait for every queued and sent pipeline (the store drains before closing its client)."""
         for coalescer in self.coalescers:
             await coalescer.drain()
+
+
+def _unsettled(result: Any) -> bool:
+    """A cluster command to send again: redirected (its slot moved), or not answered by its node."""
+    if result is _UNANSWERED or isinstance(result, (MovedError, AskError, TryAgainError, ClusterDownError)):
+        return True
+    return isinstance(result, BaseException) and not isinstance(result, ResponseError)

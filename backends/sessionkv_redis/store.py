@@ -43,6 +43,7 @@ from sessionkv import (
     Versioned,
     redact,
 )
+from sessionkv.coalesce import Coalescer, Failed
 
 from . import tagged
 from .config import ALL_OPTIONS, RedisConfig
@@ -69,6 +70,8 @@ DELETE_IF_LUA = delete_if_script(INDEX_FUNCTIONS)
 #: Index key (after the index prefix) that ``start`` lists to check scripting: no directory ends with NUL.
 PROBE_KEY = "probe\x00"
 _YEAR = 365 * 86400
+#: A coalesced ``set`` on one server: key, stamped value, px, only_if_exists.
+SetItem = tuple[str, bytes, int, bool]
 
 #: One server: MULTI/EXEC makes mset atomic (see the module docstring).
 SINGLE_NODE_CAPABILITIES = StoreCapabilities(
@@ -151,6 +154,10 @@ class RedisStore(SessionKVStore):
         self._scripts: dict[str, Any] = {}
         self._client: Redis | RedisCluster | None = None
         self._pipelining: Pipelining | None = None
+        # one server: the concurrent sets of one tick share one index script (``_send_sets``)
+        self._sets: Coalescer[SetItem, bool] = Coalescer(
+            self._send_sets, max_inflight=self._inflight(), send_one=self._set_alone
+        )
 
     @classmethod
     def from_url(cls, url: StoreURL, **overrides: Any) -> RedisStore:
@@ -228,6 +235,7 @@ class RedisStore(SessionKVStore):
             raise
 
     async def _close(self) -> None:
+        await self._sets.drain()
         pipelining, self._pipelining = self._pipelining, None
         if pipelining is not None:
             await pipelining.drain()
@@ -241,8 +249,7 @@ class RedisStore(SessionKVStore):
         if self._indexed:
             ns = self.namespace
             if not self._cluster:
-                args = set_args(self._index_prefix, only_if_exists, [(key, value, ttl_ms(ttl))])
-                if await self._script("set", SET_LUA, [ns + key], args) is not None:
+                if await self._sets.submit((key, value, ttl_ms(ttl), only_if_exists)):
                     return
             else:
                 index_keys = tagged.index_keys(self._index_prefix, ns, key)
@@ -255,6 +262,41 @@ class RedisStore(SessionKVStore):
             await self._call(full, "SET", full, value, "PX", ttl_ms(ttl), *(["XX"] if only_if_exists else []))
         except SERVER_ERRORS as exc:
             self._raise("set", exc)
+
+    async def _send_sets(self, items: list[SetItem]) -> list[bool | Failed]:
+        """The ``set`` calls of one tick on one server: one index script for all of them (one per ``xx`` flag).
+
+        The script settles each index set it touched once per batch, not once per key. True: written by the
+        script; False: scripting is refused (the caller sends a plain SET). If the batch's script fails (a
+        key's directory index holds another type, say), each item runs again in a script of its own, so the
+        error is only its own caller's (a script stops at its error: the items before it are written twice).
+        """
+        outcomes: list[bool | Failed] = [False] * len(items)
+        groups = [[i for i, item in enumerate(items) if item[3] == flag] for flag in (False, True)]
+
+        async def script(positions: list[int]) -> None:
+            batch = [items[i] for i in positions]
+            try:
+                args = set_args(self._index_prefix, batch[0][3], [(key, value, px) for key, value, px, _ in batch])
+                done = await self._script("set", SET_LUA, [self.namespace + key for key, _, _, _ in batch], args)
+            except StoreError as exc:
+                if len(positions) == 1:
+                    outcomes[positions[0]] = Failed(exc)
+                    return
+                await asyncio.gather(*(script([i]) for i in positions))
+                return
+            for i in positions:
+                outcomes[i] = done is not None
+
+        groups = [group for group in groups if group]
+        if len(groups) == 1:
+            await script(groups[0])  # the common case (and a lone call): no task for it
+        else:
+            await asyncio.gather(*map(script, groups))
+        return outcomes
+
+    async def _set_alone(self, item: SetItem) -> bool | Failed:
+        return (await self._send_sets([item]))[0]
 
     async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
         ns, stamp = self.namespace, self._stamper.stamp

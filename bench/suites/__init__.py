@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..suite import Suite
-from . import dynamodb, etcd, memcached, memory, postgres, redis, registry, soak, throughput, tiered
+from . import dynamodb, etcd, memcached, memory, postgres, redis, redis_throughput, registry, soak, throughput, tiered
 
 SUITES: dict[str, Suite] = {
     "memory": memory.run,
@@ -16,4 +16,5 @@ SUITES: dict[str, Suite] = {
     "soak": soak.run,
     "tiered": tiered.run,
     "throughput": throughput.run,
+    "redis_throughput": redis_throughput.run,
 }
