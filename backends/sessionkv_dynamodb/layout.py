@@ -1,11 +1,18 @@
-"""Where a sessionkv key lives in the table: partition key = namespace + top-level directory, sort key = key.
+"""Where a sessionkv key lives in the table: partition key = namespace + the key's partition, sort key = key.
 
-``pk`` is ``"<len(namespace)>:<namespace><top>"`` where ``<top>`` is the key up to and including its
-FIRST ``/`` (empty for keys without one); the length prefix makes namespaces disjoint even when one is
-a prefix of another. ``sk`` is the whole key. So ``keys(prefix)`` for any prefix containing a ``/``
-is one Query on a single partition with ``begins_with(sk, prefix)``: its cost follows the entries
-it returns, and it sees keys at any depth below the prefix. Prefixes without ``/`` (and ``""``) need
-a Scan of the whole table.
+A key's partition (``partition_of``) is its top-level directory, up to and including its FIRST ``/``
+(empty for keys without one), except under the registry's per-call directories (``SPLIT_DIRECTORIES``:
+``s/``, ``c/``, ``a/``): there a second segment that is a hash tag, ``{<call>}``, is part of it, so
+each call's records, close requests and admission slots have a partition key of their own. A fleet's
+heartbeats then spread over one partition per call instead of all landing on one (DynamoDB gives a
+partition key about 1,000 writes/s; a million sessions heartbeating every 5 s write ~20,000/s).
+
+``pk`` is ``"<len(namespace)>:<namespace><partition>"``; the length prefix makes namespaces disjoint even
+when one is a prefix of another. ``sk`` is the whole key. So ``keys(prefix)`` is one Query on a single
+partition whenever ``prefix`` determines the partition (``listing_partition``): any prefix with a
+``/`` outside the split directories, and ``s/{<call>}/`` and deeper inside them; its cost follows the
+entries it returns. Other prefixes (those without ``/``, ``""``, and ``s/``/``c/``/``a/`` themselves:
+listing every call's sessions, an operator's query) need a Scan of the whole table.
 
 DynamoDB caps partition keys at 2048 bytes and sort keys at 1024: a longer ``pk`` is replaced by
 ``"#" + sha256`` (the item then carries its namespace in ``ns``, for scans); a key over
@@ -15,6 +22,11 @@ sort key, so the mapping stays one-to-one) and the item keeps the full key in ``
 
 Every write stores a fresh random ``ver`` (16 bytes): the version ``get_versioned`` hands out and
 conditional writes compare (``expire``/``touch`` keep it).
+
+The table names its layout in one item (``LAYOUT_PK``/``LAYOUT_SK``, no namespace can reach it: literal
+partition keys start with a digit, hashed ones are ``#`` + 64 hex digits). Tables written before the
+per-call partitions (layout 1: one partition per top-level directory) have no such item and are refused
+at ``start()`` until ``python -m sessionkv_dynamodb.migrate`` moves their items (``sessionkv_dynamodb.migrate``).
 """
 
 from __future__ import annotations
@@ -78,8 +90,46 @@ def top_directory(key: str) -> str:
     return key[: slash + 1]
 
 
+#: Top-level directories whose ``{tag}`` children each get a partition: the registry's per-call directories.
+SPLIT_DIRECTORIES = frozenset({"s/", "c/", "a/"})
+#: The layout this module writes, and the item that names it in the table.
+LAYOUT = 2
+LAYOUT_PK, LAYOUT_SK, LAYOUT_ATTR = "#sessionkv", "layout", "layout"
+
+
+def _tag_segment(rest: str) -> str | None:
+    """``{tag}/`` when ``rest`` (a key after its top directory) starts with a complete, non-empty hash tag segment."""
+    slash = rest.find("/")
+    if slash > 2 and rest[0] == "{" and rest[slash - 1] == "}":
+        return rest[: slash + 1]
+    return None
+
+
+def partition_of(key: str) -> str:
+    """The part of ``key`` that picks its partition (see the module docstring)."""
+    top = top_directory(key)
+    if top in SPLIT_DIRECTORIES:
+        tag = _tag_segment(key[len(top) :])
+        if tag is not None:
+            return top + tag
+    return top
+
+
+def listing_partition(prefix: str) -> str | None:
+    """The one partition holding every key that starts with ``prefix``, or ``None`` if they may be in several."""
+    top = top_directory(prefix)
+    if not top:
+        return None
+    if top not in SPLIT_DIRECTORIES:
+        return top
+    rest = prefix[len(top) :]
+    if "/" in rest:  # the second segment is complete: tagged or not, it decides
+        return partition_of(prefix)
+    return None if rest == "" or rest.startswith("{") else top
+
+
 def partition_key(namespace: str, top: str) -> tuple[str, bool]:
-    """The partition key of a top-level directory, and whether it had to be hashed."""
+    """The partition key of a partition (``partition_of``), and whether it had to be hashed."""
     literal = namespace_tag(namespace) + top
     if utf8_len(literal) <= PK_LIMIT:
         return literal, False
@@ -100,7 +150,7 @@ def sort_prefix(prefix: str) -> str:
 
 def primary_key(namespace: str, key: str) -> Item:
     """``{"pk": ..., "sk": ...}`` of ``key`` in ``namespace`` (what GetItem, DeleteItem... take)."""
-    pk, _ = partition_key(namespace, top_directory(key))
+    pk, _ = partition_key(namespace, partition_of(key))
     sk, _ = sort_key(key)
     return {PK: {"S": pk}, SK: {"S": sk}}
 
@@ -117,7 +167,7 @@ def new_version() -> bytes:
 
 def build_item(namespace: str, key: str, value: bytes, expires_at: float) -> Item:
     """The full item of one key, with a fresh ``ver``; raises ``ValueError`` if it would exceed the 400 KB limit."""
-    pk, pk_hashed = partition_key(namespace, top_directory(key))
+    pk, pk_hashed = partition_key(namespace, partition_of(key))
     sk, sk_hashed = sort_key(key)
     exp, ttl = expiry_numbers(expires_at)
     item: Item = {

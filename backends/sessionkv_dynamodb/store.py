@@ -1,6 +1,7 @@
 """``DynamoDBStore``: sessionkv on one DynamoDB table through aioboto3's low-level async client.
 
-Item layout: see ``sessionkv_dynamodb.layout`` (``pk`` = namespace + top-level directory, ``sk`` = key).
+Item layout: see ``sessionkv_dynamodb.layout`` (``pk`` = namespace + top-level directory, or one call's
+directory under the registry's ``s/``, ``c/``, ``a/``; ``sk`` = key). ``start()`` refuses a table of another layout.
 Expiry is stored twice: ``exp`` (epoch seconds with microseconds) that every read and every
 condition filters on, because DynamoDB deletes expired items lazily (up to days late) and
 emulators never do, and ``ttl`` (whole seconds, rounded up) for DynamoDB's TTL deletion.
@@ -10,10 +11,11 @@ Costs: ``get`` is one strongly consistent GetItem; ``mget`` is BatchGetItem in c
 ``mset``/``delete`` are BatchWriteItem in chunks of 25; ``set(only_if_exists=True)``, ``expire`` and
 ``touch`` are one conditional write per key (DynamoDB has no batched conditional update), all
 sent concurrently up to ``concurrency`` requests. ``keys(prefix)`` is a Query when ``prefix``
-contains ``/`` (every directory does: its key condition reads only the items under ``prefix``, so
-``directory_listing="indexed"``) and a Scan of the whole table otherwise; ``keys_examined`` adds the
-``ScannedCount`` of every page (expired items not yet deleted included). Throttling, timeouts and 5xx are retried by
-botocore (standard mode, ``retries``); unprocessed batch entries are retried here; then ``StoreError``.
+determines one partition (every directory does, but ``s/``, ``c/`` and ``a/`` themselves: its key
+condition reads only the items under ``prefix``, so ``directory_listing="indexed"``) and a Scan of the whole
+table otherwise; ``keys_examined`` adds the ``ScannedCount`` of every page (expired items not yet deleted
+included). Throttling, timeouts and 5xx are retried by botocore (standard mode, ``retries``); unprocessed
+batch entries are retried here; then ``StoreError``.
 
 Versioned writes: every write stores a fresh random ``ver`` (``layout.new_version``), the version.
 ``get_versioned`` is one consistent GetItem; ``add``/``cas``/``delete_if`` are one conditional
@@ -71,13 +73,14 @@ from .layout import (
     Item,
     build_item,
     expiry_numbers,
+    listing_partition,
     namespace_tag,
     partition_key,
     primary_key,
     sort_prefix,
     stored_key,
-    top_directory,
 )
+from .layout_marker import check_layout
 from .retries import retry_log, watch_retries
 from .table import create_table_request, schema_problem
 
@@ -267,6 +270,7 @@ class DynamoDBStore(SessionKVStore):
             if description.get("TableStatus") != "ACTIVE":
                 await self._wait_active(client)
             await self._warn_without_ttl(client)
+            await check_layout(client, table, self._config.describe())
         except NoCredentialsError:
             raise ConfigurationError(
                 "no AWS credentials found: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or use a role"
@@ -525,11 +529,12 @@ class DynamoDBStore(SessionKVStore):
     # -- listing ----------------------------------------------------------------------------------
 
     async def _keys(self, prefix: str) -> list[str]:
-        """A Query of one partition when ``prefix`` holds a ``/``; otherwise a Scan filtered on the namespace."""
+        """A Query of one partition when ``prefix`` determines it; otherwise a Scan filtered on the namespace."""
         values: dict[str, Any] = {":now": _now()}
         request: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True, "ProjectionExpression": "#sk, #k"}
-        if "/" in prefix:
-            values[":pk"] = {"S": partition_key(self.namespace, top_directory(prefix))[0]}
+        partition = listing_partition(prefix)
+        if partition is not None:
+            values[":pk"] = {"S": partition_key(self.namespace, partition)[0]}
             values[":prefix"] = {"S": sort_prefix(prefix)}
             request["KeyConditionExpression"] = "#pk = :pk AND begins_with(#sk, :prefix)"
             request["FilterExpression"] = "#exp > :now"

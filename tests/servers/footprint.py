@@ -145,7 +145,7 @@ async def etcd_counts(url: str, namespace: str) -> Counts:
 async def dynamodb_counts(url: str, namespace: str) -> Counts:
     """Items left in the table once DynamoDB's TTL pass (emulated: moto has none) deleted the expired ones."""
     from sessionkv import open_store
-    from sessionkv_dynamodb.layout import PK, SK, TTL
+    from sessionkv_dynamodb.layout import LAYOUT_PK, PK, SK, TTL
     from sessionkv_dynamodb.store import DynamoDBStore
 
     async with open_store(url, namespace=namespace) as store:
@@ -158,6 +158,7 @@ async def dynamodb_counts(url: str, namespace: str) -> Counts:
         )
         async for page in pages:
             items += page.get("Items", [])
+        items = [item for item in items if item[PK]["S"] != LAYOUT_PK]  # the table's layout item: no key's
         expired = [item for item in items if TTL not in item or float(item[TTL]["N"]) < now]
         for item in expired:
             await client.delete_item(TableName=table, Key={PK: item[PK], SK: item[SK]})

@@ -1,0 +1,69 @@
+"""The item naming a table's layout: written into an empty table, checked by every ``start()``.
+
+A table written by an older sessionkv (layout 1: one partition per top-level directory, so every session
+record of a namespace shared one partition key) has no such item: this sessionkv would not find its per-call
+items, so ``start()`` refuses it in one line until ``python -m sessionkv_dynamodb.migrate`` moved them.
+One consistent GetItem per start; an empty table costs one Scan of one item and one conditional PutItem more.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+
+from sessionkv import ConfigurationError
+
+from .layout import LAYOUT, LAYOUT_ATTR, LAYOUT_PK, LAYOUT_SK, PK, SK
+
+MARKER_KEY = {PK: {"S": LAYOUT_PK}, SK: {"S": LAYOUT_SK}}
+
+
+def marker_item(layout: int = LAYOUT) -> dict[str, Any]:
+    """The layout item of a table in ``layout``."""
+    return {**MARKER_KEY, LAYOUT_ATTR: {"N": str(layout)}}
+
+
+async def read_layout(client: Any, table: str) -> int | None:
+    """The layout the table names, or ``None`` if it names none."""
+    reply = await client.get_item(TableName=table, Key=MARKER_KEY, ConsistentRead=True)
+    item = reply.get("Item")
+    return None if not item or LAYOUT_ATTR not in item else int(item[LAYOUT_ATTR]["N"])
+
+
+async def write_layout(client: Any, table: str) -> None:
+    """Name this layout in the table (overwriting an older one: ``migrate`` calls it once the items moved)."""
+    await client.put_item(TableName=table, Item=marker_item())
+
+
+async def check_layout(client: Any, table: str, where: str) -> None:
+    """Return if the table is in this layout (marking it when empty); raise ``ConfigurationError`` otherwise."""
+    layout = await read_layout(client, table)
+    if layout == LAYOUT:
+        return
+    if layout is None:
+        page = await client.scan(
+            TableName=table, Limit=1, ProjectionExpression="#pk", ExpressionAttributeNames={"#pk": PK}
+        )
+        if not page.get("Items") and not page.get("LastEvaluatedKey"):
+            try:  # an empty table: ours from now on (another store marking it at the same time is fine)
+                await client.put_item(
+                    TableName=table,
+                    Item=marker_item(),
+                    ConditionExpression="attribute_not_exists(#pk)",
+                    ExpressionAttributeNames={"#pk": PK},
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+                await check_layout(client, table, where)
+            return
+        raise ConfigurationError(
+            f"DynamoDB table {table!r} ({where}) holds items of sessionkv's layout 1 (one partition per top-level "
+            f"directory): stop its writers and run `python -m sessionkv_dynamodb.migrate dynamodb://{table}` once, "
+            "or use a new table"
+        )
+    raise ConfigurationError(
+        f"DynamoDB table {table!r} ({where}) is in sessionkv layout {layout}, which this version (layout {LAYOUT}) "
+        "does not read: upgrade sessionkv"
+    )
