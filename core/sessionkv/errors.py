@@ -1,7 +1,24 @@
 """The sessionkv error hierarchy: every error the library raises on purpose lives here.
 
 Each class also derives from the closest built-in exception, so callers that catch
-``ValueError``/``LookupError``/``ImportError`` keep working.
+``ValueError``/``LookupError``/``ImportError`` keep working. The tree::
+
+    SessionKVError
+    ├── ConfigurationError (ValueError)
+    │   └── InvalidURLError
+    ├── UnknownBackendError (LookupError)
+    ├── MissingExtraError (ImportError)
+    ├── BackendLoadError (ImportError)
+    ├── StoreError
+    │   └── StoreNotStartedError
+    ├── ValueTooLargeError (ValueError)
+    ├── UnsupportedOperationError (NotImplementedError)
+    ├── ConflictError
+    │   └── FencedOutError
+    ├── LeaseNotAcquiredError
+    └── AdmissionError
+        ├── CallFullError
+        └── NodeFullError
 """
 
 from __future__ import annotations
@@ -85,3 +102,25 @@ class FencedOutError(ConflictError):
 
 class LeaseNotAcquiredError(SessionKVError):
     """``async with store.lease(...)`` could not acquire the lease within its ``wait``."""
+
+
+class AdmissionError(SessionKVError):
+    """The registry refused a session because a limit is reached; nothing was written."""
+
+
+class CallFullError(AdmissionError):
+    """``register(..., max_per_call=N)`` found N live sessions of the call across the fleet."""
+
+    def __init__(self, call_id: str, limit: int) -> None:
+        self.call_id = call_id
+        self.limit = limit
+        super().__init__(f"call {call_id!r} is full: it has {limit} live sessions, the limit (max_per_call={limit})")
+
+
+class NodeFullError(AdmissionError):
+    """This node already runs ``max_sessions`` sessions (``SessionRegistry``/``SessionNode``)."""
+
+    def __init__(self, node_id: str, limit: int) -> None:
+        self.node_id = node_id
+        self.limit = limit
+        super().__init__(f"node {node_id!r} is full: it runs {limit} sessions, its max_sessions")

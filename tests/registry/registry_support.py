@@ -6,7 +6,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
-from sessionkv import SessionKVStore, StoreError
+from sessionkv import SessionKVStore, StoreError, Version, Versioned
 
 #: The ``open_shared`` fixture: opens and starts another store on the test's shared URL.
 OpenStore = Callable[[], Awaitable[SessionKVStore]]
@@ -78,6 +78,24 @@ class InstrumentedStore(SessionKVStore):
     async def _delete(self, keys: list[str]) -> None:
         self._enter("delete")
         await self.inner.delete(keys)
+
+    async def _add(self, key: str, value: bytes, ttl: float) -> bool:
+        self._enter("add")
+        self.written[key] += 1
+        return await self.inner.add(key, value, ttl)
+
+    async def _get_versioned(self, key: str) -> Versioned | None:
+        self._enter("get_versioned")
+        return await self.inner.get_versioned(key)
+
+    async def _cas(self, key: str, value: bytes, ttl: float, version: Version | None) -> Version | None:
+        self._enter("cas")
+        self.written[key] += 1
+        return await self.inner.cas(key, value, ttl, version=version)
+
+    async def _delete_if(self, key: str, version: Version) -> bool:
+        self._enter("delete_if")
+        return await self.inner.delete_if(key, version)
 
 
 async def flush(store: SessionKVStore) -> int:

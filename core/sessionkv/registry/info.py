@@ -73,7 +73,9 @@ class NodeInfo:
 
     ``last_heartbeat`` is when the record was last written: at start, at every heartbeat, and
     whenever the session count changes; ``incarnation`` is random per registry object, so records of a crashed
-    process are never revived by a new process that reuses its node id.
+    process are never revived by a new process that reuses its node id. ``sessions`` is the node's
+    load and ``capacity`` its ``max_sessions`` (``None``: unbounded), so placement reads the node
+    records alone.
     """
 
     node_id: str
@@ -81,6 +83,12 @@ class NodeInfo:
     started_at: float
     last_heartbeat: float
     incarnation: str | None = None
+    capacity: int | None = None
+
+    @property
+    def free(self) -> float:
+        """Sessions this node can still take: ``capacity - sessions`` (at least 0), infinite if unbounded."""
+        return math.inf if self.capacity is None else max(self.capacity - self.sessions, 0)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
@@ -90,6 +98,7 @@ class NodeInfo:
             "started_at": self.started_at,
             "last_heartbeat": self.last_heartbeat,
             "incarnation": self.incarnation,
+            "capacity": self.capacity,
         }
 
     def encode(self) -> bytes:
@@ -100,15 +109,14 @@ class NodeInfo:
     def decode(cls, raw: bytes) -> NodeInfo:
         """Parse a stored node record; ``ValueError`` if it is not valid."""
         data = load_object(raw)
-        sessions = data.get("sessions")
-        if isinstance(sessions, bool) or not isinstance(sessions, int) or sessions < 0:
-            raise ValueError("field 'sessions' must be a non-negative integer")
+        capacity = data.get("capacity")
         return cls(
             node_id=_text(data, "node_id"),
-            sessions=sessions,
+            sessions=_count(data, "sessions"),
             started_at=_number(data, "started_at"),
             last_heartbeat=_number(data, "last_heartbeat"),
             incarnation=_optional_text(data, "incarnation"),
+            capacity=None if capacity is None else _count(data, "capacity"),
         )
 
 
@@ -126,6 +134,13 @@ def load_object(raw: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
     return data
+
+
+def _count(data: dict[str, Any], name: str) -> int:
+    value = data.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"field {name!r} must be a non-negative integer")
+    return value
 
 
 def _text(data: dict[str, Any], name: str) -> str:

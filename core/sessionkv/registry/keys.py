@@ -5,6 +5,8 @@ Every key lives inside the store's namespace (``sessionkv:`` by default)::
     s/{<call>}/<session>   the SessionInfo record (JSON), ttl = 10 x registry ttl, refreshed in rolling slices
     c/{<call>}/<session>   a close request for that session (set by any node, read by the owner)
     n/<node>               a node's liveness record (JSON), ttl = registry ttl, moved by each heartbeat: the lease
+    a/{<call>}/<i>         admission slot i (0 <= i < max_per_call) of a call, taken with ``add`` by a session
+                           registered with ``max_per_call``; lives and is refreshed with that session's record
 
 ``<call>``, ``<session>`` and ``<node>`` are the ids percent-encoded with nothing left "safe"
 (``urllib.parse.quote(id, safe="")``): ``/``, ``%``, ``{``, ``}``, ``*``, ``?``, spaces and
@@ -13,7 +15,7 @@ Hence ``s/{<call>}/`` is an exact prefix: ``keys("s/{<call>}/")`` returns that c
 no other call's, whatever characters either id holds (no separator or glob injection).
 
 The braces make ``{<call>}`` a Redis Cluster hash tag, complete and non-empty (an id is never
-empty): a call's records, its close requests and their directories' indexes share one slot, so
+empty): a call's records, its close requests, its admission slots and their directories' indexes share one slot, so
 listing a call reads that call's index instead of scanning every node (sessionkv_redis/index.py).
 Other backends see plain characters.
 """
@@ -24,6 +26,7 @@ from urllib.parse import quote, unquote
 
 SESSION_PREFIX = "s/"
 CLOSE_PREFIX = "c/"
+SLOT_PREFIX = "a/"
 NODE_PREFIX = "n/"
 
 
@@ -57,6 +60,11 @@ def session_key(call_id: str, session_id: str) -> str:
 def close_key(call_id: str, session_id: str) -> str:
     """Key of a session's close request (same hash tag as the record)."""
     return f"{CLOSE_PREFIX}{_call_segment(call_id)}/{encode_id(session_id, 'session_id')}"
+
+
+def slot_key(call_id: str, index: int) -> str:
+    """Key of admission slot ``index`` of a call (same hash tag as the call's records)."""
+    return f"{SLOT_PREFIX}{_call_segment(call_id)}/{index}"
 
 
 def call_prefix(call_id: str) -> str:

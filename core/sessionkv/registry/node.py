@@ -36,7 +36,8 @@ class SessionNode:
 
     ``registry`` is a ``SessionRegistry`` (the caller stops it; pass ``node_id``/``ttl`` to it)
     or what ``SessionRegistry`` accepts as a store (a ``SessionKVStore``, a URL, ``None``), in
-    which case the node builds, starts and stops its own registry.
+    which case the node builds, starts and stops its own registry. ``max_sessions`` caps this
+    node's sessions (``NodeFullError`` beyond it); with a given registry, set it on the registry.
     """
 
     def __init__(
@@ -46,18 +47,21 @@ class SessionNode:
         node_id: str | None = None,
         ttl: float | None = None,
         maintenance_interval: float = DEFAULT_MAINTENANCE_INTERVAL,
+        max_sessions: int | None = None,
     ) -> None:
         self.maintenance_interval = check_seconds(maintenance_interval, "maintenance_interval")
         if isinstance(registry, SessionRegistry):
-            if node_id is not None or ttl is not None:
-                raise ConfigurationError("pass node_id and ttl to the SessionRegistry, not to a SessionNode using it")
+            if node_id is not None or ttl is not None or max_sessions is not None:
+                raise ConfigurationError(
+                    "pass node_id, ttl and max_sessions to the SessionRegistry, not to a SessionNode using it"
+                )
             check_ttl_covers_interval(registry.ttl, self.maintenance_interval)
             self.registry = registry
             self._owns_registry = False
         else:
             ttl = DEFAULT_TTL if ttl is None else check_seconds(ttl)
             check_ttl_covers_interval(ttl, self.maintenance_interval)
-            self.registry = SessionRegistry(registry, node_id=node_id, ttl=ttl)
+            self.registry = SessionRegistry(registry, node_id=node_id, ttl=ttl, max_sessions=max_sessions)
             self._owns_registry = True
         self._tasks: dict[tuple[str, str], asyncio.Task[Any]] = {}
         self._reserved: set[tuple[str, str]] = set()
@@ -152,8 +156,14 @@ class SessionNode:
         coroutine_factory: SessionFactory,
         *,
         metadata: Mapping[str, Any] | None = None,
+        max_per_call: int | None = None,
     ) -> asyncio.Task[Any]:
-        """Register a session and run ``coroutine_factory()`` as its task; it is removed when the task ends."""
+        """Register a session and run ``coroutine_factory()`` as its task; it is removed when the task ends.
+
+        ``max_per_call`` admits it only while the call has fewer live sessions fleet-wide
+        (``CallFullError``); ``NodeFullError`` if this node runs ``max_sessions`` already. A refused
+        session's factory is never called.
+        """
         if self._loop_task is None:
             raise StoreNotStartedError("SessionNode is not started: use `async with` or `await node.start()`")
         if not callable(coroutine_factory):
@@ -163,7 +173,7 @@ class SessionNode:
             raise ValueError(f"session {session_id!r} of call {call_id!r} already runs on this node")
         self._reserved.add(pair)
         try:
-            await self.registry.register(call_id, session_id, metadata=metadata)
+            await self.registry.register(call_id, session_id, metadata=metadata, max_per_call=max_per_call)
             task = asyncio.get_running_loop().create_task(
                 self._run(pair, coroutine_factory), name=f"sessionkv session {call_id}/{session_id}"
             )

@@ -17,6 +17,18 @@ record: one ``get``) means the store lost data (flush, restart, eviction): that 
 every record and re-writes what is missing, so everything is back within one heartbeat. Deletes that failed
 are retried by the next heartbeats. A crashed node's records expire with their ttl
 (``RECORD_TTL_FACTOR x ttl``); every backend then holds nothing for them (the store contract).
+
+Admission (``register(..., max_per_call=N)``) is a slot, not a count: the call has N slot keys
+``a/{<call>}/<i>`` and a session is admitted only by creating one of them with ``add`` (atomic on every
+backend), so however many nodes race, at most N hold a slot. A slot has its session's record ttl and is
+refreshed in the same ``touch`` as that record, but only on every ``SLOT_REFRESH_EVERY``-th refresh of
+the record (or once it is half its ttl old), so a heartbeat writes ``1 + N/ROLLING_SLICES`` keys plus
+about ``N/(ROLLING_SLICES x SLOT_REFRESH_EVERY)`` slots at most, not twice the keys; it is deleted with
+its record. A slot whose holder's node record is gone
+(or names another incarnation) and that is older than the holder's ttl belongs to a crashed node: it
+is taken over with ``get_versioned`` + ``cas``, so only one racer wins it, and a crashed node's slots
+free up within its ttl. ``max_sessions`` caps this node's own sessions (``NodeFullError``); the node
+record publishes that capacity and the load, which ``least_loaded`` ranks from one listing of ``n/``.
 """
 
 from __future__ import annotations
@@ -36,11 +48,20 @@ from typing import Any
 
 from ..adapt import adapt
 from ..discovery import open_store
-from ..errors import ConfigurationError
-from ..store import SessionKVStore
+from ..errors import CallFullError, ConfigurationError, NodeFullError, UnsupportedOperationError
+from ..store import SessionKVStore, supports_versions
 from ..url import redact
 from .info import NodeInfo, SessionInfo, dump_json, load_object
-from .keys import NODE_PREFIX, SESSION_PREFIX, call_prefix, close_key, node_key, parse_session_key, session_key
+from .keys import (
+    NODE_PREFIX,
+    SESSION_PREFIX,
+    call_prefix,
+    close_key,
+    node_key,
+    parse_session_key,
+    session_key,
+    slot_key,
+)
 
 log = logging.getLogger("sessionkv.registry")
 
@@ -49,17 +70,30 @@ DEFAULT_TTL = 30.0
 RECORD_TTL_FACTOR = 10
 #: A heartbeat refreshes this fraction (1/N) of the session records, oldest refresh first.
 ROLLING_SLICES = 10
+#: An admission slot is touched with its record on every this-many-th refresh of the record (or when
+#: ``SLOT_REFRESH_AGE`` x its ttl old): a record is refreshed at least every third of its ttl plus one
+#: heartbeat gap (under ``ttl``, a tenth of it), so a slot is at most 0.5 + 0.44 of its ttl old when touched.
+SLOT_REFRESH_EVERY = 4
+SLOT_REFRESH_AGE = 0.5
 #: A stored session record larger than this is not ours (or is an attack): skipped with a warning.
 MAX_RECORD_BYTES = 64 * 1024
 
 
 @dataclass
 class _Owned:
-    """A session this registry registered: its record, the exact bytes last written, when last refreshed."""
+    """A session this registry registered: its record, the exact bytes last written, when last refreshed.
+
+    ``slot`` is the admission slot key it holds (``max_per_call``), ``slot_value`` that slot's bytes,
+    ``slot_refreshed`` when the slot was last written or touched and ``slot_skips`` the record refreshes since.
+    """
 
     info: SessionInfo
     encoded: bytes
     refreshed: float
+    slot: str | None = None
+    slot_value: bytes = b""
+    slot_refreshed: float = 0.0
+    slot_skips: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,6 +117,13 @@ def check_seconds(value: object, what: str = "ttl") -> float:
     return float(value)
 
 
+def check_limit(value: object, what: str) -> int:
+    """A limit (``max_per_call``, ``max_sessions``) as an int >= 1, else ``ConfigurationError``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{what} must be an integer >= 1, got {value!r}")
+    return value
+
+
 def metrics_mapping(metrics: object) -> dict[str, Any]:
     """``metrics`` as a dict: a mapping, or any object with ``to_dict()`` (as the published API allows)."""
     to_dict = getattr(metrics, "to_dict", None)
@@ -100,11 +141,20 @@ class SessionRegistry:
     ``sessionkv.adapt``), a URL (opened with ``open_store``) or ``None`` (a private in-memory
     store). ``start()`` starts the store and ``stop()`` closes it; stores count their users, so a
     store shared with the application or other registries stays open until its last user closes
-    it. A registry used before ``start()`` starts itself.
+    it. A registry used before ``start()`` starts itself. ``max_sessions`` caps the sessions this
+    registry registers (``NodeFullError`` beyond it; ``None``: no cap) and is published in the node record.
     """
 
-    def __init__(self, store: Any = None, *, node_id: str | None = None, ttl: float = DEFAULT_TTL):
+    def __init__(
+        self,
+        store: Any = None,
+        *,
+        node_id: str | None = None,
+        ttl: float = DEFAULT_TTL,
+        max_sessions: int | None = None,
+    ):
         self.ttl = check_seconds(ttl)
+        self.max_sessions = None if max_sessions is None else check_limit(max_sessions, "max_sessions")
         #: How long session records live; the node record (``ttl``) is what keeps them visible.
         self.record_ttl = self.ttl * RECORD_TTL_FACTOR
         self.node_id = default_node_id() if node_id is None else node_id
@@ -143,6 +193,7 @@ class SessionRegistry:
                 for owned in self._owned.values():
                     keys += [session_key(owned.info.call_id, owned.info.session_id)]
                     keys += [close_key(owned.info.call_id, owned.info.session_id)]
+                    keys += [owned.slot] if owned.slot else []
                 await self.store.delete(keys)
         except Exception as exc:
             log.warning(
@@ -176,7 +227,9 @@ class SessionRegistry:
     def _node_item(self) -> tuple[str, bytes, float]:
         """This node's liveness record as an ``mset`` item (and remember the count it announces)."""
         self._announced_count = len(self._owned)
-        record = NodeInfo(self.node_id, len(self._owned), self.started_at, time.time(), self.incarnation)
+        record = NodeInfo(
+            self.node_id, len(self._owned), self.started_at, time.time(), self.incarnation, self.max_sessions
+        )
         return (self._node_key, record.encode(), self.ttl)
 
     def _encode(self, info: SessionInfo) -> bytes:
@@ -184,16 +237,30 @@ class SessionRegistry:
         return dump_json({**info.to_dict(), "incarnation": self.incarnation})
 
     async def register(
-        self, call_id: str, session_id: str, *, metadata: Mapping[str, Any] | None = None
+        self,
+        call_id: str,
+        session_id: str,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        max_per_call: int | None = None,
     ) -> SessionInfo:
         """Record a session as running on this node; heartbeats keep it alive until ``remove``.
 
         One store call: the record, plus this node's liveness record when it announces a new count.
+        ``max_per_call=N`` first takes one of the call's N admission slots (an ``mget`` and an ``add``;
+        see the module docstring) and raises ``CallFullError``, writing nothing, when all N are held
+        by live sessions. ``NodeFullError`` if this registry already has ``max_sessions`` sessions.
+        Re-registering a session it owns keeps its slot.
         """
         await self._require_started()
         key = session_key(call_id, session_id)
         if metadata is not None and not isinstance(metadata, Mapping):
             raise TypeError(f"metadata must be a mapping, not {type(metadata).__name__}")
+        limit = None if max_per_call is None else check_limit(max_per_call, "max_per_call")
+        if limit is not None and not supports_versions(self.store):
+            raise UnsupportedOperationError(
+                f"max_per_call needs a store with add and cas; {type(self.store).__name__} has neither"
+            )
         now = time.time()
         info = SessionInfo(
             session_id=session_id,
@@ -205,15 +272,62 @@ class SessionRegistry:
         )
         encoded = self._encode(info)  # non-JSON metadata fails here, before any I/O
         async with self._write_lock:
-            self._owned[key] = _Owned(info, encoded, time.monotonic())
+            previous = self._owned.get(key)
+            if previous is None and self.max_sessions is not None and len(self._owned) >= self.max_sessions:
+                raise NodeFullError(self.node_id, self.max_sessions)
+            owned = _Owned(info, encoded, time.monotonic())
+            if previous is not None and previous.slot:
+                owned = replace(previous, info=info, encoded=encoded, refreshed=owned.refreshed)
+            elif limit is not None:
+                owned.slot, owned.slot_value = await self._claim_slot(call_id, session_id, limit)
+                owned.slot_refreshed = owned.refreshed
+            slot = owned.slot
+            self._owned[key] = owned
             self._owned.move_to_end(key)
             self._pending_deletes.discard(key)
             try:
                 await self.store.mset([(key, encoded, self.record_ttl), self._node_item()])
             except BaseException:
                 self._owned.pop(key, None)
+                if slot is not None:
+                    self._pending_deletes.add(slot)  # freed by the next heartbeat (or expires)
                 raise
         return info
+
+    async def _claim_slot(self, call_id: str, session_id: str, limit: int) -> tuple[str, bytes]:
+        """Take a free admission slot of the call (``add``) or a crashed node's (``cas``); else ``CallFullError``."""
+        holder = {
+            "node_id": self.node_id,
+            "incarnation": self.incarnation,
+            "session_id": session_id,
+            "claimed_at": time.time(),
+            "grace": self.ttl,
+        }
+        value = dump_json(holder)
+        keys = [slot_key(call_id, index) for index in range(limit)]
+        for key, raw in zip(keys, await self.store.mget(keys), strict=True):
+            if raw is None and await self.store.add(key, value, self.record_ttl):
+                return key, value
+        # Every slot is taken: read them with their versions and take over those of crashed nodes.
+        held = [(key, await self.store.get_versioned(key)) for key in keys]
+        for key, current in held:
+            if current is None and await self.store.add(key, value, self.record_ttl):
+                return key, value
+        taken = [(key, current) for key, current in held if current is not None]
+        holders = [_slot_holder(current.value) for _, current in taken]
+        node_ids = sorted({found[0] for found in holders if found is not None})
+        values = await self.store.mget([node_key(node_id) for node_id in node_ids]) if node_ids else []
+        incarnations = {node_id: _incarnation(raw) for node_id, raw in zip(node_ids, values, strict=True) if raw}
+        now = time.time()
+        for (key, current), found in zip(taken, holders, strict=True):
+            if found is not None:
+                node_id, incarnation, expires = found
+                if now <= expires or (incarnation is not None and incarnations.get(node_id) == incarnation):
+                    continue  # a live session's slot (or one claimed too recently to judge)
+            if await self.store.cas(key, value, self.record_ttl, version=current.version) is not None:
+                log.info("registry %s took over slot %r of call %r from a crashed node", self.node_id, key, call_id)
+                return key, value
+        raise CallFullError(call_id, limit)
 
     async def remove(self, call_id: str, session_id: str) -> None:
         """Delete a session's record and its close request (one store call); this node stops refreshing it.
@@ -225,7 +339,9 @@ class SessionRegistry:
         key = session_key(call_id, session_id)
         keys = [key, close_key(call_id, session_id)]
         async with self._write_lock:
-            self._owned.pop(key, None)
+            owned = self._owned.pop(key, None)
+            if owned is not None and owned.slot:
+                keys.append(owned.slot)
             try:
                 await self.store.delete(keys)
             except BaseException:
@@ -251,7 +367,7 @@ class SessionRegistry:
                 info = replace(owned.info, metrics=merged, metrics_updated_at=time.time())
                 encoded = self._encode(info)
                 await self.store.set(key, encoded, self.record_ttl)
-                self._owned[key] = _Owned(info, encoded, time.monotonic())
+                self._owned[key] = replace(owned, info=info, encoded=encoded, refreshed=time.monotonic())
                 self._owned.move_to_end(key)
                 return info
         found = await self._read_record(key)
@@ -289,8 +405,9 @@ class SessionRegistry:
 
         One ``set`` re-writes the node record (the lease, with this heartbeat's time and session
         count), one ``touch`` moves a slice of the session records (a beat whose slice is empty reads
-        the node record instead). If a record was missing the store lost data: every other record is
-        checked too and all missing ones are re-written in one ``mset``.
+        the node record instead), with the admission slots due among them (``_slots_due``). If a record
+        or slot was missing the store lost data: every other record and slot is checked too, all missing
+        records are re-written in one ``mset`` and missing slots re-taken with ``add``.
         """
         await self._require_started()
         self._beats += 1
@@ -301,20 +418,29 @@ class SessionRegistry:
         node_lost = not chunk and await self.store.get(self._node_key) is None
         async with self._write_lock:  # the record announces the session count of this moment
             await self.store.set(*self._node_item())
-        missing = await self.store.touch(chunk, self.record_ttl) if chunk else []
-        written = 1 + len(chunk)
+        slots = self._slots_due(chunk)
+        missing = await self.store.touch(chunk + list(slots), self.record_ttl) if chunk else []
+        written = 1 + len(chunk) + len(slots)
         now = time.monotonic()
         for key in chunk:
             owned = self._owned.get(key)
             if owned is not None:
                 owned.refreshed = now
+                owned.slot_skips += 1
                 self._owned.move_to_end(key)
         if node_lost or missing:
             chunked = set(chunk)
             rest = [key for key in self._owned if key not in chunked]
-            if rest:
-                missing += await self.store.touch(rest, self.record_ttl)
-                written += len(rest)
+            rest_slots = {slot: key for slot, key in self._slots_of(self._owned).items() if slot not in slots}
+            if rest or rest_slots:
+                missing += await self.store.touch(rest + list(rest_slots), self.record_ttl)
+                written += len(rest) + len(rest_slots)
+                slots.update(rest_slots)
+        lost = set(missing)
+        for slot, key in slots.items():
+            owned = self._owned.get(key)
+            if owned is not None and slot not in lost:
+                owned.slot_refreshed, owned.slot_skips = now, 0
         async with self._write_lock:
             # A session removed meanwhile is gone from _owned: never resurrect it.
             items = [(key, self._owned[key].encoded, self.record_ttl) for key in missing if key in self._owned]
@@ -322,9 +448,39 @@ class SessionRegistry:
             if items:
                 await self.store.mset(items)
                 written += len(items)
+            for slot in (key for key in missing if key in slots and slots[key] in self._owned):
+                written += 1
+                owned = self._owned[slots[slot]]
+                owned.slot_refreshed, owned.slot_skips = time.monotonic(), 0
+                if not await self.store.add(slot, owned.slot_value, self.record_ttl):
+                    log.warning("registry %s lost admission slot %r to another registration", self.node_id, slot)
         if restored:
             log.warning("registry %s restored %d session records the store had lost", self.node_id, restored)
         return HeartbeatResult(sessions=len(self._owned), restored=restored, keys_written=written)
+
+    def _slots_due(self, chunk: list[str]) -> dict[str, str]:
+        """The admission slots of this slice's records that this beat touches: slot key -> record key.
+
+        A slot is due on every ``SLOT_REFRESH_EVERY``-th refresh of its record, or when it is more than
+        ``SLOT_REFRESH_AGE`` of its ttl old (slow or irregular heartbeats), so most beats touch records only.
+        """
+        oldest = time.monotonic() - SLOT_REFRESH_AGE * self.record_ttl
+        due: dict[str, str] = {}
+        for key in chunk:
+            owned = self._owned.get(key)
+            if owned is not None and owned.slot:
+                if owned.slot_skips + 1 >= SLOT_REFRESH_EVERY or owned.slot_refreshed < oldest:
+                    due[owned.slot] = key
+        return due
+
+    def _slots_of(self, keys: Iterable[str]) -> dict[str, str]:
+        """slot key -> session record key, for the given records' admission slots."""
+        found: dict[str, str] = {}
+        for key in keys:
+            owned = self._owned.get(key)
+            if owned is not None and owned.slot:
+                found[owned.slot] = key
+        return found
 
     async def _retry_deletes(self) -> None:
         """Delete what an earlier ``remove`` failed to (records would otherwise linger until their ttl)."""
@@ -450,6 +606,18 @@ class SessionRegistry:
                 log.warning("skipping corrupt node record %r: %s", key, exc)
         return sorted(found, key=lambda node: node.node_id)
 
+    async def least_loaded(self, k: int = 1) -> list[NodeInfo]:
+        """Up to ``k`` live nodes with the most free capacity, most free first ("least connections").
+
+        From the node records alone (one listing of ``n/``, one ``mget``): a node's free capacity is its
+        ``max_sessions`` minus its sessions, unbounded without ``max_sessions``; full nodes are left out,
+        ties go to fewer sessions, then node id.
+        """
+        wanted = check_limit(k, "k")
+        found = [node for node in await self.nodes() if node.free > 0]
+        found.sort(key=lambda node: (-node.free, node.sessions, node.node_id))
+        return found[:wanted]
+
     async def ping(self) -> None:
         """One cheap store call (a ``get``), for health checks: raises if the store does not answer."""
         await self._require_started()
@@ -486,3 +654,26 @@ class SessionRegistry:
     def __repr__(self) -> str:
         owned = len(self._owned)
         return f"<SessionRegistry node_id={self.node_id!r} ttl={self.ttl} store={self.store!r} sessions={owned}>"
+
+
+def _slot_holder(raw: bytes) -> tuple[str, str | None, float] | None:
+    """``(node_id, incarnation, judge_after)`` of an admission slot's value; ``None`` if unreadable (taken over)."""
+    try:
+        data = load_object(raw)
+        node_id, incarnation = data["node_id"], data.get("incarnation")
+        claimed_at, grace = float(data["claimed_at"]), float(data["grace"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(node_id, str) or not (incarnation is None or isinstance(incarnation, str)):
+        return None
+    return node_id, incarnation, claimed_at + grace
+
+
+def _incarnation(raw: bytes | None) -> str | None:
+    """The incarnation a node record names; ``None`` if absent or corrupt."""
+    if raw is None:
+        return None
+    try:
+        return NodeInfo.decode(raw).incarnation
+    except ValueError:
+        return None
