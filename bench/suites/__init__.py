@@ -3,7 +3,20 @@
 from __future__ import annotations
 
 from ..suite import Suite
-from . import dynamodb, etcd, memcached, memory, postgres, redis, redis_throughput, registry, soak, throughput, tiered
+from . import (
+    dynamodb,
+    etcd,
+    fleet,
+    memcached,
+    memory,
+    postgres,
+    redis,
+    redis_throughput,
+    registry,
+    soak,
+    throughput,
+    tiered,
+)
 
 SUITES: dict[str, Suite] = {
     "memory": memory.run,
@@ -13,6 +26,7 @@ SUITES: dict[str, Suite] = {
     "dynamodb": dynamodb.run,
     "postgres": postgres.run,
     "registry": registry.run,
+    "fleet": fleet.run,
     "soak": soak.run,
     "tiered": tiered.run,
     "throughput": throughput.run,
