@@ -18,7 +18,10 @@ What stays per call (the coalescer's rules): a command error (WRONGTYPE, a scrip
 reply of that command only and fails its caller only; a caller cancelled or timed out is left out
 of its pipeline or its reply dropped, and the pipeline carrying its neighbours goes on in a task of
 its own. Only a failure of the whole pipeline (the connection lost) fails the calls it carried.
-A queued caller waits at most ``timeout`` (the store's socket timeout) in all, queueing included.
+Timeouts: every pipeline's reads are bounded by the client's socket timeout, as a lone command's
+are, so a queued call waits for at most the pipelines out before it and its own (about twice the
+socket timeout if the server stalls); a caller's own deadline (``asyncio.timeout``) cancels only it.
+No timer per call: arming one costs more than a pipelined ``GET``.
 
 Scripts go as ``EVALSHA``; a ``NOSCRIPT`` reply (a restarted or flushed server) loads the script
 (``scripts``: sha to source) and resends just those commands.
@@ -26,7 +29,6 @@ Scripts go as ``EVALSHA``; a ``NOSCRIPT`` reply (a restarted or flushed server) 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,10 +63,9 @@ DEFAULT_INFLIGHT = 4
 class Pipelining:
     """Coalesced commands on ``client``: ``call(routing_key, *args)`` (see the module docstring)."""
 
-    def __init__(self, client: Redis | RedisCluster, *, max_inflight: int, timeout: float | None) -> None:
+    def __init__(self, client: Redis | RedisCluster, *, max_inflight: int) -> None:
         self.client = client
         self.max_inflight = max_inflight
-        self.timeout = timeout
         #: sha1 of every script source sent as EVALSHA, to load it after a NOSCRIPT reply
         self.scripts: dict[str, str] = {}
         self._cluster = client if isinstance(client, RedisCluster) else None
@@ -115,8 +116,8 @@ class Pipelining:
     async def call(self, routing_key: str, *args: Any) -> Any:
         """Send ``args`` (one command; ``routing_key`` is a key it touches) and return its reply.
 
-        Raises the command's own error (a ``ResponseError``), the pipeline's failure, or a redis
-        ``TimeoutError`` after ``timeout`` seconds queued and sent.
+        Raises the command's own error (a ``ResponseError``) or the failure of its pipeline (a redis
+        ``TimeoutError`` when the socket timeout passes without a reply).
         """
         return (await self.call_many(routing_key, (args,)))[0]
 
@@ -125,14 +126,7 @@ class Pipelining:
 
         The first command error among them is raised (they are one caller's call).
         """
-        coalescer = self._for(routing_key)
-        if not coalescer.inflight or self.timeout is None:
-            return await coalescer.submit(commands)  # a lone call: the client's socket timeout bounds it
-        try:
-            async with asyncio.timeout(self.timeout):
-                return await coalescer.submit(commands)
-        except TimeoutError as exc:
-            raise RedisTimeoutError(f"no reply within {self.timeout:g} s (queued behind a pipeline)") from exc
+        return await self._for(routing_key).submit(commands)
 
     async def _send_one(self, request: Request, node: str) -> list[Any] | Failed:
         if len(request) > 1:

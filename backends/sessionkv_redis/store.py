@@ -117,6 +117,7 @@ class RedisStore(SessionKVStore):
     capabilities = SINGLE_NODE_CAPABILITIES
     options: ClassVar[dict[str, Option]] = ALL_OPTIONS
     keys_examined: int = 0
+    db_system_name = "redis"  # OpenTelemetry db.system.name (sessionkv.telemetry)
 
     def __init__(
         self, client: str | StoreURL | Redis | RedisCluster, /, *, namespace: str | None = None, **options: Any
@@ -194,7 +195,7 @@ class RedisStore(SessionKVStore):
         if limit is not None:  # every value carries the version header
             self.capabilities = dataclasses.replace(self.capabilities, max_value_size=limit - HEADER_SIZE)
         self._client = client
-        self._pipelining = Pipelining(client, max_inflight=self._inflight(), timeout=self._timeout(client))
+        self._pipelining = Pipelining(client, max_inflight=self._inflight())
         if self._indexed:
             await self._probe_scripting()
 
@@ -202,14 +203,6 @@ class RedisStore(SessionKVStore):
         """Pipelines out at once per server or node: ``DEFAULT_INFLIGHT``, fewer in a smaller pool (pipelining.py)."""
         limit = self._config.max_connections if self._config is not None else None
         return DEFAULT_INFLIGHT if limit is None else min(limit, DEFAULT_INFLIGHT)
-
-    def _timeout(self, client: Redis | RedisCluster) -> float | None:
-        """How long a queued call waits in all: the socket timeout (a borrowed client's own, if it has one)."""
-        if self._config is not None:
-            return float(self._config.connection["socket_timeout"])
-        pool = client if isinstance(client, RedisCluster) else client.connection_pool
-        timeout = pool.connection_kwargs.get("socket_timeout")
-        return float(timeout) if timeout else None
 
     @property
     def pipelining(self) -> Pipelining:
@@ -369,7 +362,8 @@ class RedisStore(SessionKVStore):
             return await pipelining.call_many(full[groups[0][0]], commands)
 
         values: list[Any] = [None] * len(full)
-        for groups, replies in zip(nodes, await asyncio.gather(*map(node_mget, nodes)), strict=True):
+        answers = [await node_mget(nodes[0])] if len(nodes) == 1 else await asyncio.gather(*map(node_mget, nodes))
+        for groups, replies in zip(nodes, answers, strict=True):
             for group, reply in zip(groups, replies, strict=True):
                 for i, value in zip(group, reply, strict=True):
                     values[i] = value

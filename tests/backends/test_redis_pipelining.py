@@ -23,6 +23,8 @@ from sessionkv_redis.store import RedisStore
 pytestmark = pytest.mark.asyncio
 
 TASKS = 64
+#: The call a test cancels: the last one, so never the first (lone) call of its node.
+LAST = TASKS - 1
 
 
 @pytest_asyncio.fixture(params=["redis", "cluster"])
@@ -144,19 +146,16 @@ async def test_a_cancelled_queued_call_leaves_its_neighbours_alone(store: RedisS
     requests = store.pipelining.requests
     tasks = [asyncio.ensure_future(store.get(f"q/{i}")) for i in range(TASKS)]
     await asyncio.sleep(0)  # every task has queued its call (the first of each node went alone)
-    tasks[10].cancel()
+    tasks[LAST].cancel()
     results = await asyncio.gather(*tasks, return_exceptions=True)
-    assert isinstance(results[10], asyncio.CancelledError)
-    assert [r for i, r in enumerate(results) if i != 10] == [b"v"] * (TASKS - 1)
+    assert isinstance(results[LAST], asyncio.CancelledError)
+    assert results[:LAST] == [b"v"] * LAST
     assert store.pipelining.requests - requests == TASKS - 1  # left out of its pipeline before it went
 
 
-async def test_a_call_cancelled_in_flight_leaves_its_pipeline_alone(
-    store: RedisStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    await asyncio.gather(*(store.set(f"f/{i}", b"v", 30) for i in range(TASKS)))
-    sent = asyncio.Event()
-    release = asyncio.Event()
+def hold_pipelines(monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, asyncio.Event]:
+    """Pipelines of more than one command wait for ``release`` once out; ``sent`` is set when one is."""
+    sent, release = asyncio.Event(), asyncio.Event()
     original = Pipelining._pipeline
 
     async def held(self: Pipelining, batch: list[Any], node: str) -> list[Any]:
@@ -166,14 +165,41 @@ async def test_a_call_cancelled_in_flight_leaves_its_pipeline_alone(
         return await original(self, batch, node)
 
     monkeypatch.setattr(Pipelining, "_pipeline", held)
+    return sent, release
+
+
+async def test_a_call_cancelled_in_flight_leaves_its_pipeline_alone(
+    store: RedisStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await asyncio.gather(*(store.set(f"f/{i}", b"v", 30) for i in range(TASKS)))
+    sent, release = hold_pipelines(monkeypatch)
     tasks = [asyncio.ensure_future(store.get(f"f/{i}")) for i in range(TASKS)]
     await sent.wait()
-    tasks[20].cancel()
+    tasks[LAST].cancel()
     await asyncio.sleep(0)
     release.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
-    assert isinstance(results[20], asyncio.CancelledError)
-    assert [r for i, r in enumerate(results) if i != 20] == [b"v"] * (TASKS - 1)
+    assert isinstance(results[LAST], asyncio.CancelledError)
+    assert results[:LAST] == [b"v"] * LAST
+
+
+async def test_a_caller_timing_out_leaves_its_pipeline_alone(
+    store: RedisStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await asyncio.gather(*(store.set(f"t/{i}", b"v", 30) for i in range(TASKS)))
+    sent, release = hold_pipelines(monkeypatch)
+
+    async def impatient(key: str) -> bytes | None:
+        async with asyncio.timeout(0.05):  # passes while its pipeline is held (released only after it)
+            return await store.get(key)
+
+    tasks = [asyncio.ensure_future(store.get(f"t/{i}")) for i in range(LAST)]
+    late = asyncio.ensure_future(impatient(f"t/{LAST}"))
+    await sent.wait()
+    with pytest.raises(TimeoutError):
+        await late
+    release.set()
+    assert await asyncio.gather(*tasks) == [b"v"] * LAST
 
 
 async def test_a_flushed_script_cache_is_reloaded_for_a_pipeline(store: RedisStore, raw: Any) -> None:
