@@ -15,6 +15,10 @@ the registry's ``s/{<call>}/``), writing each slot's keys and index entries in o
 slot group of a batch in one pipeline (tagged.py); any other listing SCANs (every primary of a
 cluster). ``directory_index=false``, or a server that refuses Lua, means SCAN only (``"scan"``).
 ``keys_examined`` counts index members read (pruned ones included) or, per SCAN call, its COUNT.
+
+Concurrency (pipelining.py): concurrent single-key commands (get, the index scripts, mget) share
+pipelines, one queue per server or per cluster node, a lone call sent at once; on one server a
+tick's sets share one index script (``_send_sets``). Outcomes stay per call.
 """
 
 from __future__ import annotations
