@@ -222,3 +222,30 @@ async def test_concurrent_get_for_call_shares_pipelines(store: RedisStore, redis
         found = await asyncio.gather(*(registry.get_for_call(f"call-{call}") for call in range(TASKS)))
         assert [[info.session_id for info in infos] for infos in found] == [["s1"]] * TASKS
         assert redis_round_trips.sends - sends <= TASKS  # three store calls each: 192 if sent one by one
+
+
+async def test_a_cluster_pipeline_sent_to_the_wrong_node_follows_the_redirects(
+    redis_cluster: RedisEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As after a resharding the client has not seen yet: every batch goes to one wrong node, which answers
+    MOVED; those commands go again through redis-py's cluster pipeline and every call gets its own reply."""
+    async with RedisStore(redis_cluster.url, namespace=f"pl-{uuid.uuid4().hex[:12]}:") as store:
+        keys = [f"m/{i}" for i in range(TASKS)]
+        await store.mset([(key, key.encode(), 30) for key in keys])
+        client = store.client
+        assert isinstance(client, RedisCluster)
+        node_of = store.pipelining.node_of
+        wrong = {node_of(store.namespace + key) for key in keys}
+        assert len(wrong) > 1  # the keys live on several primaries
+        stale = sorted(wrong)[0]
+        moved: list[int] = []
+        original = Pipelining._node_pipeline
+
+        async def counting(self: Pipelining, batch: list[Any], name: str) -> list[Any]:
+            moved.append(len(batch))
+            return await original(self, batch, name)
+
+        monkeypatch.setattr(Pipelining, "node_of", lambda self, key: stale)
+        monkeypatch.setattr(Pipelining, "_node_pipeline", counting)
+        assert await asyncio.gather(*(store.get(key) for key in keys)) == [key.encode() for key in keys]
+        assert moved and max(moved) > 1  # batches did go to the one (mostly wrong) node
