@@ -143,13 +143,18 @@ class Pipelining:
         replies = await self._pipeline(commands, node)
         unloaded = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
         if unloaded:
-            for i in unloaded:
-                await self._load(commands[i])
+            for args in {commands[i][1]: commands[i] for i in unloaded}.values():  # each script once
+                await self._load(args)
             for i, reply in zip(unloaded, await self._pipeline([commands[i] for i in unloaded], node), strict=True):
                 replies[i] = reply
         outcomes: list[list[Any] | Failed] = []
         start = 0
         for request in batch:
+            if len(request) == 1:  # the common case: one command, one reply
+                reply = replies[start]
+                start += 1
+                outcomes.append(Failed(reply) if isinstance(reply, Exception) else [reply])
+                continue
             mine = replies[start : start + len(request)]
             start += len(request)
             error = next((reply for reply in mine if isinstance(reply, Exception)), None)

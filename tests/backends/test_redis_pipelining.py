@@ -209,8 +209,12 @@ async def test_a_flushed_script_cache_is_reloaded_for_a_pipeline(store: RedisSto
     else:
         await raw.script_flush()
     keys = [f"n{{t}}/{i}" for i in range(TASKS)]
+    before = None if isinstance(raw, RedisCluster) else await command_calls(raw)
     assert await asyncio.gather(*(store.set(key, b"v", 30) for key in keys)) == [None] * TASKS
     assert sorted(await store.keys("n{t}/")) == sorted(keys)
+    if before is not None:  # one server: each script loaded again once, not once per NOSCRIPT reply
+        after = await command_calls(raw)
+        assert 1 <= after["script|load"] - before.get("script|load", 0) <= 1 + store.pipelining.max_inflight
 
 
 async def test_concurrent_get_for_call_shares_pipelines(store: RedisStore, redis_round_trips: SendCounter) -> None:
