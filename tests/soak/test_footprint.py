@@ -144,12 +144,13 @@ async def test_a_crashed_node_leaves_nothing_once_its_records_lifetime_has_passe
     crashed = SessionRegistry(store, node_id="crashed", ttl=backend.registry_ttl)
     await crashed.start()
     calls = 200
-    for n in range(calls):
-        await crashed.register(f"call-{n}", f"session-{n}")
+    for n in range(calls):  # each session holds an admission slot under a/{call-n}/ too
+        await crashed.register(f"call-{n}", f"session-{n}", max_per_call=2)
         if n % 4 == 0:
-            await crashed.register(f"call-{n}", f"second-{n}")
+            await crashed.register(f"call-{n}", f"second-{n}", max_per_call=2)
     await crashed.request_close("call-0", "session-0")  # a close request under c/{call-0}/ too
     assert len(await store.keys(call_prefix("call-0"))) == 2
+    assert len(await store.keys("a/{call-0}/")) == 2
     during = await footprints(urls, store.namespace)
     # the records are really on the server, on every tier (the count can fail)
     assert all(counts["total"] >= calls for counts in during), during
