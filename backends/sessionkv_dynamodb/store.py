@@ -180,6 +180,7 @@ class DynamoDBStore(SessionKVStore):
     options: ClassVar[dict[str, Option]] = OPTIONS
     #: the ``ScannedCount`` of every Query/Scan page of this store's listings (set in ``__init__``)
     keys_examined: int
+    db_system_name = "aws.dynamodb"  # OpenTelemetry db.system.name (sessionkv.telemetry)
 
     def __init__(self, table: str | StoreURL, /, *, namespace: str | None = None, **options: Any) -> None:
         if namespace is not None:

@@ -85,6 +85,7 @@ class EtcdStore(SessionKVStore):
     options: ClassVar[dict[str, Option]] = ALL_OPTIONS
     #: keys the ranges of this store's listings returned (set in ``__init__``; see ``SessionKVStore.keys_examined``)
     keys_examined: int
+    db_system_name = "etcd"  # OpenTelemetry db.system.name (sessionkv.telemetry)
 
     def __init__(self, url: str | StoreURL, /, *, namespace: str | None = None, **options: Any) -> None:
         if not isinstance(url, (str, StoreURL)):

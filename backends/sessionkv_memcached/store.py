@@ -92,6 +92,7 @@ class MemcachedStore(SessionKVStore):
     options: ClassVar[dict[str, Option]] = OPTIONS
     #: index entries read by this store's listings (set in ``__init__``; see ``SessionKVStore.keys_examined``)
     keys_examined: int
+    db_system_name = "memcached"  # OpenTelemetry db.system.name (sessionkv.telemetry)
 
     def __init__(
         self, url: str | StoreURL = "memcached://127.0.0.1:11211", /, *, namespace: str | None = None, **options: Any

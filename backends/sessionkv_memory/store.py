@@ -54,6 +54,7 @@ class MemoryStore(SessionKVStore):
     )
     #: Keys the directory walk examined for ``keys()`` (the suite's listing-cost check).
     keys_examined: int = 0
+    db_system_name = "memory"  # OpenTelemetry db.system.name (sessionkv.telemetry)
     options: ClassVar[dict[str, Option]] = {
         "namespace": NAMESPACE_OPTION,
         "cleanup_interval": Option(float, 30.0, "seconds between sweeps of expired keys", positive=True),

@@ -103,6 +103,7 @@ class PostgresStore(SessionKVStore):
     _mset_in_order = False  # an upsert cannot touch one row twice: the base de-duplicates
     #: rows of the ranges this store's listings read (set in ``__init__``)
     keys_examined: int
+    db_system_name = "postgresql"  # OpenTelemetry db.system.name (sessionkv.telemetry)
 
     def __init__(self, url: str | StoreURL, /, *, namespace: str | None = None, **options: Any) -> None:
         if not isinstance(url, (str, StoreURL)):

@@ -68,6 +68,8 @@ class AdaptedStore(SessionKVStore):
         # the wrapped store owns its prefix (whatever its shape): kept as is, as a raw key prefix
         self.namespace = KeyPrefix(namespace) if isinstance(namespace, str) else DEFAULT_NAMESPACE
         self._native_touch = callable(getattr(inner, "touch", None))
+        declared_system = getattr(inner, "db_system_name", None)  # OpenTelemetry db.system.name
+        self.db_system_name = declared_system if isinstance(declared_system, str) else "other_sql"
 
     @property
     def keys_examined(self) -> int | None:

@@ -77,6 +77,7 @@ from .errors import UnsupportedOperationError
 from .lease import Lease
 from .namespaces import check_namespace
 from .options import DEFAULT_NAMESPACE, NAMESPACE_OPTION, Option
+from .telemetry import traced
 from .url import StoreURL
 from .validation import check_items, check_key, check_keys, check_prefix, check_ttl, check_value
 from .versioned import Version, Versioned
@@ -129,6 +130,9 @@ class SessionKVStore(abc.ABC):
     keys_examined: int | None = None
     #: How many ``start()`` calls are not yet matched by a ``close()`` (see "Lifecycle").
     _users: int = 0
+    #: The OpenTelemetry ``db.system.name`` of this backend's calls (``sessionkv.telemetry``); ``None``: not
+    #: recorded (a store made of other stores, whose own calls are).
+    db_system_name: str | None = "other_sql"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Refuse a subclass that redefines a public method: it would skip the shared validation."""
@@ -215,12 +219,12 @@ class SessionKVStore(abc.ABC):
             and key
             and key.isascii()
         ):
-            await self._set(key, value, ttl, only_if_exists=only_if_exists)
+            await traced(self, "set", self._set(key, value, ttl, only_if_exists=only_if_exists))
             return
         checked = (check_key(key, caps), check_value(value, caps), check_ttl(ttl, caps))
         if not isinstance(only_if_exists, bool):
             raise TypeError(f"only_if_exists must be bool, not {type(only_if_exists).__name__}")
-        await self._set(*checked, only_if_exists=only_if_exists)
+        await traced(self, "set", self._set(*checked, only_if_exists=only_if_exists))
 
     @final
     async def mset(self, items: list[tuple[str, bytes, float]]) -> None:
@@ -230,15 +234,15 @@ class SessionKVStore(abc.ABC):
             return
         if not self._mset_in_order and len(set(map(_first, checked))) != len(checked):
             checked = list({key: (key, value, ttl) for key, value, ttl in checked}.values())
-        await self._mset(checked)
+        await traced(self, "mset", self._mset(checked), len(checked))
 
     @final
     async def get(self, key: str) -> bytes | None:
         """The value of ``key``, or ``None`` if it is missing or expired."""
         caps = self.capabilities
         if type(key) is str and key and key.isascii() and caps.plain:  # check_key would return it unchanged
-            return await self._get(key)
-        return await self._get(check_key(key, caps))
+            return await traced(self, "get", self._get(key))
+        return await traced(self, "get", self._get(check_key(key, caps)))
 
     @final
     async def mget(self, keys: list[str]) -> list[bytes | None]:
@@ -247,7 +251,7 @@ class SessionKVStore(abc.ABC):
         if not checked:
             return []
         distinct = unique(checked)
-        values = await self._mget(distinct)
+        values = await traced(self, "mget", self._mget(distinct), len(distinct))
         if len(values) != len(distinct):
             raise RuntimeError(f"{type(self).__name__}._mget returned {len(values)} values for {len(distinct)} keys")
         if len(distinct) == len(checked):
@@ -261,7 +265,7 @@ class SessionKVStore(abc.ABC):
         checked = unique(check_keys(keys, self.capabilities))
         checked_ttl = check_ttl(ttl, self.capabilities)
         if checked:
-            await self._expire(checked, checked_ttl)
+            await traced(self, "expire", self._expire(checked, checked_ttl), len(checked))
 
     @final
     async def touch(self, keys: list[str], ttl: float) -> list[str]:
@@ -270,43 +274,46 @@ class SessionKVStore(abc.ABC):
         checked_ttl = check_ttl(ttl, self.capabilities)
         if not checked:
             return []
-        return await self._touch(checked, checked_ttl)
+        return await traced(self, "touch", self._touch(checked, checked_ttl), len(checked))
 
     @final
     async def keys(self, prefix: str = "") -> list[str]:
         """Every live key starting with ``prefix`` (literal, no glob), namespace stripped, each once."""
-        return unique(await self._keys(check_prefix(prefix)))
+        return unique(await traced(self, "keys", self._keys(check_prefix(prefix))))
 
     @final
     async def delete(self, keys: list[str]) -> None:
         """Delete ``keys``; missing ones are ignored."""
         checked = unique(check_keys(keys, self.capabilities))
         if checked:
-            await self._delete(checked)
+            await traced(self, "delete", self._delete(checked), len(checked))
 
     @final
     async def add(self, key: str, value: bytes, ttl: float) -> bool:
         """Create ``key`` only if it is absent or expired, atomically; True if this call wrote it."""
         caps = self.capabilities
-        return await self._add(check_key(key, caps), check_value(value, caps), check_ttl(ttl, caps))
+        return await traced(
+            self, "add", self._add(check_key(key, caps), check_value(value, caps), check_ttl(ttl, caps))
+        )
 
     @final
     async def get_versioned(self, key: str) -> Versioned | None:
         """The live value of ``key`` with its version, or ``None``."""
-        return await self._get_versioned(check_key(key, self.capabilities))
+        return await traced(self, "get_versioned", self._get_versioned(check_key(key, self.capabilities)))
 
     @final
     async def cas(self, key: str, value: bytes, ttl: float, *, version: Version | None) -> Version | None:
         """Write only if ``key``'s version equals ``version`` (``None``: absent); the new version, or ``None``."""
         caps = self.capabilities
-        return await self._cas(check_key(key, caps), check_value(value, caps), check_ttl(ttl, caps), version)
+        checked = (check_key(key, caps), check_value(value, caps), check_ttl(ttl, caps))
+        return await traced(self, "cas", self._cas(*checked, version))
 
     @final
     async def delete_if(self, key: str, version: Version) -> bool:
         """Delete ``key`` only if its version still equals ``version``; True if this call deleted it."""
         if version is None:
             raise TypeError("delete_if needs the version read by get_versioned, not None")
-        return await self._delete_if(check_key(key, self.capabilities), version)
+        return await traced(self, "delete_if", self._delete_if(check_key(key, self.capabilities), version))
 
     @final
     def lease(self, name: str, ttl: float, *, wait: float = 0.0) -> Lease:

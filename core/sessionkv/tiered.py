@@ -92,6 +92,8 @@ def _positive(name: str, value: object) -> float:
 class TieredStore(SessionKVStore):
     """A hot store in front of a durable one (see the module docstring); build it with ``tiered()``."""
 
+    db_system_name = None  # not recorded itself: each tier records its own calls (sessionkv.telemetry)
+
     def __init__(
         self,
         hot: Any,
