@@ -13,6 +13,7 @@ from redis.asyncio import Redis, RedisCluster
 
 from sessionkv import KeyPrefix
 
+from .pipelining import Pipelining
 from .server import quiet_close
 from .store import RedisStore
 
@@ -37,6 +38,7 @@ class RedisSessionKVStore(RedisStore):
         source: Redis | RedisCluster | str = client if client is not None else url  # type: ignore[assignment]
         super().__init__(source, namespace=KeyPrefix(key_prefix))  # raw, as published (any shape)
         self._lazy: Redis | RedisCluster | None = None
+        self._lazy_pipelining: Pipelining | None = None
 
     @property
     def client(self) -> Redis | RedisCluster:
@@ -51,7 +53,19 @@ class RedisSessionKVStore(RedisStore):
             self._lazy = self._config.build_client()
         return self._lazy
 
+    @property
+    def pipelining(self) -> Pipelining:
+        """The store's own coalescing once started; before that, one over the client in use (built on first use)."""
+        if self._pipelining is not None:
+            return self._pipelining
+        if self._lazy_pipelining is None:
+            self._lazy_pipelining = Pipelining(self.client, max_inflight=self._inflight())
+        return self._lazy_pipelining
+
     async def _start(self) -> None:
+        pipelining, self._lazy_pipelining = self._lazy_pipelining, None
+        if pipelining is not None:
+            await pipelining.drain()
         lazy, self._lazy = self._lazy, None
         if lazy is not None:
             self._scripts = {}  # registered on the lazy client
