@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import ConfigurationError, StoreNotStartedError
 from ..store import SessionKVStore
+from ..telemetry import close_request_handled, maintenance_failed
 from ..url import redact
 from .registry import DEFAULT_TTL, SessionRegistry, check_seconds
 
@@ -240,6 +241,7 @@ class SessionNode:
                 if task is not None and not task.done():
                     log.info("closing session %r of call %r on request", pair[1], pair[0])
                     self.closed_by_request += 1
+                    close_request_handled(self.node_id)
                     task.cancel()
         self._last_success = time.monotonic()
         self.last_maintenance = time.time()
@@ -252,6 +254,7 @@ class SessionNode:
             raise
         except Exception as exc:  # the loop must survive any store failure
             self.failures += 1
+            maintenance_failed(self.node_id, exc)
             self.last_error = redact(f"{type(exc).__name__}: {exc}")
             log.warning(
                 "maintenance of node %s failed, retrying in %s s: %s",

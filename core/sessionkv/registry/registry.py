@@ -50,6 +50,7 @@ from ..adapt import adapt
 from ..discovery import open_store
 from ..errors import CallFullError, ConfigurationError, NodeFullError, UnsupportedOperationError
 from ..store import SessionKVStore, supports_versions
+from ..telemetry import heartbeat_done, track_registry
 from ..url import redact
 from .info import NodeInfo, SessionInfo, dump_json, load_object
 from .keys import (
@@ -173,6 +174,7 @@ class SessionRegistry:
         self._started = False
         self._announced_count: int | None = None  # session count in the node record last written
         self._beats = 0
+        track_registry(self)  # sessionkv.registry.sessions (sessionkv.telemetry)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -410,6 +412,7 @@ class SessionRegistry:
         records are re-written in one ``mset`` and missing slots re-taken with ``add``.
         """
         await self._require_started()
+        started = time.perf_counter()
         self._beats += 1
         await self._retry_deletes()
         chunk = self._slice()
@@ -456,6 +459,7 @@ class SessionRegistry:
                     log.warning("registry %s lost admission slot %r to another registration", self.node_id, slot)
         if restored:
             log.warning("registry %s restored %d session records the store had lost", self.node_id, restored)
+        heartbeat_done(self, started, restored)
         return HeartbeatResult(sessions=len(self._owned), restored=restored, keys_written=written)
 
     def _slots_due(self, chunk: list[str]) -> dict[str, str]:
