@@ -9,6 +9,7 @@ from . import (
     fleet,
     memcached,
     memory,
+    otel,
     postgres,
     redis,
     redis_throughput,
@@ -31,4 +32,5 @@ SUITES: dict[str, Suite] = {
     "tiered": tiered.run,
     "throughput": throughput.run,
     "redis_throughput": redis_throughput.run,
+    "otel": otel.run,
 }
