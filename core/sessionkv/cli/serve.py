@@ -23,6 +23,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from .. import telemetry
 from ..errors import ConfigurationError
 from ..registry import SessionNode
 from ..registry.registry import default_node_id
@@ -101,6 +102,7 @@ async def run(args: argparse.Namespace) -> int:
         import uvicorn
 
         from ..http import create_app
+        from ..http.metrics import prometheus_metrics
     except ImportError as exc:
         print(
             f"sessionkv: error: `sessionkv serve` needs {exc.name!r}; install it with: {INSTALL_HINT}", file=sys.stderr
@@ -126,9 +128,12 @@ async def run(args: argparse.Namespace) -> int:
         return 2
     sock.listen(2048)  # connections queue from now on, so the address printed below answers at once
     host, port = sock.getsockname()[:2]
+    metrics = prometheus_metrics()
+    if metrics is not None:  # this process's store calls, registry and node, for GET /metrics
+        telemetry.configure(meter_provider=metrics.provider)
     async with node:
         config = uvicorn.Config(
-            create_app(node.registry, node=node, token=token),
+            create_app(node.registry, node=node, token=token, metrics=metrics),
             log_level="warning",
             lifespan="off",
             timeout_graceful_shutdown=5,

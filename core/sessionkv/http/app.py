@@ -7,6 +7,7 @@ Routes (ids in paths are percent-encoded path segments, so they may contain ``/`
     DELETE /sessions/{call}/{session}   request its close from whichever node runs it (202)
     GET    /nodes                       live nodes with their session counts
     GET    /health                      200, or 503 if the store does not answer or maintenance is stale
+    GET    /metrics                     sessionkv's metrics, Prometheus text format (``sessionkv.http.metrics``)
 
 Any other path answers 404 and a wrong method 405, as JSON ``{"error": ...}`` like the rest.
 With a ``token``, every route but ``/health`` requires ``Authorization: Bearer <token>``
@@ -22,12 +23,14 @@ from urllib.parse import quote, unquote_to_bytes
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..registry import SessionNode, SessionRegistry
 from ..url import redact
 from .auth import TokenAuth
+from .metrics import INSTALL_HINT as METRICS_HINT
+from .metrics import PrometheusMetrics
 
 SESSIONS_PATH = "/sessions/"
 
@@ -38,10 +41,12 @@ def create_app(
     node: SessionNode | None = None,
     store_timeout: float = 2.0,
     token: str | None = None,
+    metrics: PrometheusMetrics | None = None,
 ) -> TokenAuth:
     """The operator API over ``registry`` (started by the caller); ``node``'s loop staleness feeds ``/health``.
 
     ``token``: the bearer token every route but ``/health`` requires (``None``: no authentication).
+    ``metrics``: what ``GET /metrics`` renders (``None``: it answers 503 saying what to install).
     """
 
     async def list_sessions(request: Request) -> JSONResponse:
@@ -89,11 +94,17 @@ def create_app(
         body["status"] = "ok" if healthy else "unavailable"
         return JSONResponse(body, status_code=200 if healthy else 503)
 
+    async def prometheus(request: Request) -> Response:
+        if metrics is None:
+            return _error(503, f"metrics are not recorded in this process: {METRICS_HINT}")
+        return Response(metrics.render(), media_type=metrics.content_type)
+
     routes = [
         Route("/sessions", list_sessions, methods=["GET"]),
         Route("/sessions/{rest:path}", one_session, methods=["GET", "DELETE"]),
         Route("/nodes", list_nodes, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
     ]
     return TokenAuth(Starlette(routes=routes, exception_handlers={HTTPException: _http_error}), token)
 
