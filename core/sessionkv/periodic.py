@@ -7,9 +7,10 @@ action is logged at debug level and tried again next time: housekeeping must nev
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+
+from .cancelling import cancel_and_wait
 
 log = logging.getLogger("sessionkv.periodic")
 
@@ -35,10 +36,7 @@ class Periodic:
     async def stop(self) -> None:
         """Cancel the loop and wait until it has ended."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)  # insists: a cancel racing a finished store call can be lost (Python 3.11)
 
     async def _forever(self) -> None:
         while True:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
+from .cancelling import cancel_and_wait
 from .store import SessionKVStore
 
 log = logging.getLogger("sessionkv.tiered")
@@ -82,10 +83,9 @@ class HotTier:
     async def close(self) -> None:
         """Stop the probe and close the hot store (its errors are logged, not raised: the durable tier has the data)."""
         if self._probe is not None:
-            self._probe.cancel()
             try:
-                await self._probe
-            except (asyncio.CancelledError, Exception):
+                await cancel_and_wait(self._probe)
+            except Exception:
                 pass
             self._probe = None
         if self._started:

@@ -152,6 +152,11 @@ def test_check_certifies_a_stranger_from_a_factory(checks: dict[str, Result]) ->
     notes = report["store_adaptations"]
     assert notes[0].startswith("capabilities: none declared; the suite used the stated defaults StoreCapabilities(")
     assert "touch: not implemented (optional); tested through sessionkv's default" in notes
+    # the versioned writes have no default: the header must not claim one (their tests say "nothing to check")
+    for name in ("add", "get_versioned", "cas", "delete_if"):
+        assert f"{name}: not implemented (optional); not checked (no default exists)" in notes
+    versioned = [a["reason"] for a in report["adaptations"] if a["reason"].startswith("add/get_versioned")]
+    assert versioned and all("nothing to check" in reason for reason in versioned)
     assert report["violations"] == []
     touch_tests = {a["name"] for a in report["adaptations"] if a["reason"].startswith("touch not implemented")}
     assert touch_tests == {
@@ -251,6 +256,26 @@ def test_check_factory_errors_are_one_line(checks: dict[str, Result]) -> None:
     assert "object is not a session store: it lacks start, close, set, mset, get, mget, expire, keys, delete" in line
     line = one_line_error(checks["no-module"])
     assert "cannot import 'no_such_module_here' for --factory no_such_module_here:make" in line
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("def make_store(:\n    pass\n", "SyntaxError at "),
+        ("raise RuntimeError('the author broke it')\n", "RuntimeError: the author broke it"),
+    ],
+    ids=["syntax-error", "raises-on-import"],
+)
+def test_check_factory_module_that_does_not_import_is_one_line_and_exit_2(
+    tmp_path: Path, source: str, expected: str
+) -> None:
+    """The author's module does not compile or raises as it is imported: one line, exit 2, no traceback."""
+    (tmp_path / "authors_store.py").write_text(source)
+    code = "import sys\nfrom sessionkv.cli import main\nsys.exit(main(['check', '--factory', 'authors_store:make']))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    line = one_line_error(out)
+    assert line.startswith("sessionkv: error: cannot import 'authors_store' for --factory authors_store:make: ")
+    assert expected in line and "Traceback" not in out.stderr
 
 
 def test_check_unreachable_store_fails_in_one_line_before_any_test(checks: dict[str, Result]) -> None:

@@ -122,6 +122,24 @@ async def test_heartbeat_writes_one_key_plus_a_tenth_of_the_sessions(open_shared
         assert set(store.written[key] for key in records) == {beats // ROLLING_SLICES}
 
 
+async def test_last_heartbeat_is_the_last_heartbeat_not_the_last_count_change(open_shared: OpenStore) -> None:
+    """A live node with an unchanged session count still shows a fresh ``last_heartbeat`` (not its last change)."""
+    store = InstrumentedStore(await open_shared())
+    async with (
+        SessionRegistry(store, node_id="steady", ttl=TTL) as reg,
+        SessionRegistry(await open_shared(), node_id="viewer", ttl=TTL) as viewer,
+    ):
+        await reg.register("c", "s1")
+        first = {n.node_id: n for n in await viewer.nodes()}["steady"]
+        await asyncio.sleep(0.3)
+        store.written.clear()
+        await reg.heartbeat()  # the count is still 1
+        assert store.written[node_key("steady")] == 1  # the node record, re-written with this beat's time
+        second = {n.node_id: n for n in await viewer.nodes()}["steady"]
+        assert second.sessions == first.sessions == 1
+        assert second.last_heartbeat - first.last_heartbeat >= 0.25, (first, second)
+
+
 async def test_heartbeat_moves_the_node_lease_and_rewrites_only_lost_records(open_shared: OpenStore) -> None:
     store = await open_shared()
     ttl = short_ttl(store, 0.4)

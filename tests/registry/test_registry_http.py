@@ -98,6 +98,14 @@ async def test_list_get_and_close_from_any_node(served: Served, open_shared: Ope
         nodes = (await served.client.get("/nodes")).json()
         assert {(n["node_id"], n["sessions"]) for n in nodes} >= {("owner", 3)}
         assert "http-node" in {n["node_id"] for n in nodes}
+        # /nodes shows the last heartbeat: the serving node's maintenance beats every INTERVAL, its count unchanged
+        beat = {n["node_id"]: n["last_heartbeat"] for n in nodes}["http-node"]
+
+        async def beat_again() -> bool:
+            later = {n["node_id"]: n for n in (await served.client.get("/nodes")).json()}["http-node"]
+            return bool(later["last_heartbeat"] > beat)
+
+        await eventually(beat_again)
 
 
 async def test_health_reports_store_failure_and_stale_maintenance(served: Served) -> None:

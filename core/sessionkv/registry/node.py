@@ -10,13 +10,13 @@ store call is logged and retried next cycle: the loop never dies from it, and it
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
+from ..cancelling import cancel_and_wait
 from ..errors import ConfigurationError, StoreNotStartedError
 from ..store import SessionKVStore
 from ..telemetry import close_request_handled, maintenance_failed
@@ -132,14 +132,7 @@ class SessionNode:
 
     async def _cancel_loop(self) -> None:
         task, self._loop_task = self._loop_task, None
-        if task is None:
-            return
-        # Python < 3.12's wait_for can swallow a cancel that races a finishing cycle, so insist.
-        while not task.done():
-            task.cancel()
-            await asyncio.wait({task}, timeout=0.1)
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)  # Python < 3.12's wait_for can swallow a cancel that races a finishing cycle
 
     async def _cancel_sessions(self) -> None:
         tasks = list(self._tasks.values())
