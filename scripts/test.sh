@@ -12,11 +12,14 @@ cd "$(dirname "$0")/.."
 latest=0
 if [ "${1:-}" = "--latest" ]; then latest=1; shift; fi
 
-# Debian packages providing the servers the backend tests start (binary -> package).
+# Debian packages providing the servers the backend tests start, and the load generators the throughput
+# bench measures each server's ceiling with (redis-benchmark in redis-tools, memcaslap; pgbench comes with
+# postgresql's client) (binary -> package).
 declare -A SERVERS=(
   [redis-server]="redis-server redis-tools"
   [memcached]="memcached"
   [etcd]="etcd-server etcd-client"
+  [memcaslap]="libmemcached-tools"
 )
 missing=()
 for bin in "${!SERVERS[@]}"; do

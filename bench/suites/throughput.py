@@ -14,24 +14,45 @@ connection budget on both sides:
 - PostgreSQL: ``PostgresStore`` against a bare asyncpg pool of the same size and settings running the
   store's own statements (``bench.suites.postgres.BarePostgres``).
 
-The server-side ceiling: memtier_benchmark and mc-crusher are not packaged in Debian or on PyPI,
-so no backend has a load generator of its own here (said in the table notes).
+The server-side ceiling, in each table's notes, from a load generator against the same server in the
+same run, 64 connections each awaiting one reply at a time:
+
+- memcached: ``memcaslap`` (libmemcached-tools; libmemcached's libevent load generator, the one of its
+  two ``slap`` tools with fixed value sizes and a run time: ``memcslap`` draws 50-5,000-byte values and
+  runs a fixed count), ``-T 2 -c 64``, 100-byte values, a get-only and a set-only run.
+- PostgreSQL: ``pgbench -c 64 -j 2 -M prepared`` running the store's own ``get`` and ``set`` statements on
+  a table of the store's layout in a scratch schema (dropped afterwards), each client on a key of its own.
+- etcd: not measured. etcd-client's ``etcdctl check perf`` runs puts for a fixed 60 s, capped at a target
+  rate (150 to 15,000 writes/s from 50 to 1,000 clients, by ``--load``), and judges pass/fail: it gives no
+  maximum rate at 64 connections; etcd's ``benchmark`` tool is not packaged in Debian.
+- DynamoDB on moto: not measured: moto serves one request at a time, so the server is the ceiling the
+  rows already show.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import os
+import re
+import shutil
+import subprocess
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import aiohttp
 import aiomcache
+import asyncpg
 
 from sessionkv import StoreURL
 from sessionkv_dynamodb.layout import build_item, primary_key
 from sessionkv_dynamodb.store import DynamoDBStore
 from sessionkv_etcd.store import EtcdStore
 from sessionkv_memcached.store import MemcachedStore
+from sessionkv_postgres.schema import ddl, quoted
 from sessionkv_postgres.statements import Statements
 from sessionkv_postgres.store import PostgresStore
 
@@ -42,9 +63,16 @@ from ..suite import Context, guarded
 from .postgres import BarePostgres, bare_pool
 
 POOL = 4
-CEILING = (
-    "Server-side ceiling: not measured (memtier_benchmark and mc-crusher are neither Debian packages nor on PyPI;"
-    " no other backend's server ships a load generator)."
+#: Seconds of each load-generator run (memcaslap, pgbench), by profile (quick: CI).
+CEILING_SECONDS = {True: 1, False: 3}
+ETCD_CEILING = (
+    "Server-side ceiling: not measured (etcdctl check perf runs puts for a fixed 60 s at a capped rate,"
+    " 150 to 15,000 writes/s from 50 to 1,000 clients, and judges pass/fail: no maximum rate at 64 connections;"
+    " etcd's benchmark tool is not packaged in Debian)."
+)
+MOTO_CEILING = (
+    "Server-side ceiling: not measured (moto answers from one Python process, one request at a time: the server is"
+    " the ceiling, and the rows already show it)."
 )
 LEVEL_NOTE = "Each of the K tasks awaits its own key's calls back to back; figures are all calls over a block's time."
 
@@ -78,12 +106,102 @@ async def _compare(
     await throughput_rows(context.report, context.profile, table, group, ops, baseline)
 
 
+def _run(argv: list[str], seconds: int, env: dict[str, str] | None = None) -> str:
+    """Run a load generator to the end; its standard output."""
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds * 2 + 60, check=True, env=env)
+    return done.stdout
+
+
+async def memcaslap(host: str, port: int, quick: bool) -> str:
+    """The ``memcaslap`` ceiling of the memcached at ``host:port``, as a table note.
+
+    Two runs, set-only then get-only (that one first sets every connection's 1k-item window, untimed), each
+    64 connections on 2 threads, 100-byte values, 24-byte keys. memcaslap prints ``cmd_get``/``cmd_set``
+    (every command sent, the untimed window fill included) and ``TPS``: get plus set commands over the
+    timed run, so the timed gets are ``TPS * cmd_get / (cmd_get + cmd_set)``.
+    """
+    binary = shutil.which("memcaslap")
+    if binary is None:
+        return "Server-side ceiling: not measured (memcaslap, from the libmemcached-tools package, is not installed)."
+    seconds = CEILING_SECONDS[quick]
+    rates: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-memcaslap-") as tmp:
+        for op, proportions in (("set", "0 1\n1 0\n"), ("get", "0 0\n1 1\n")):
+            config = Path(tmp) / f"{op}.cnf"
+            config.write_text(f"key\n24 24 1\nvalue\n{len(VALUE)} {len(VALUE)} 1\ncmd\n{proportions}")
+            argv = [binary, "-s", f"{host}:{port}", "-T", "2", "-c", "64", "-w", "1k", "-t", f"{seconds}s"]
+            out = await asyncio.to_thread(_run, [*argv, "-F", str(config)], seconds)
+            counts = {name: int(n) for name, n in re.findall(r"^(cmd_get|cmd_set|get_misses): (\d+)$", out, re.M)}
+            tps = re.search(r"^Run time: [\d.]+s Ops: \d+ TPS: (\d+)", out, re.M)
+            if tps is None or len(counts) != 3 or counts["get_misses"]:
+                raise RuntimeError(f"memcaslap {op}: unexpected output: {out[-300:]!r}")
+            rates[op] = int(tps.group(1)) * counts[f"cmd_{op}"] / (counts["cmd_get"] + counts["cmd_set"])
+    return (
+        f"Server-side ceiling (memcaslap -T 2 -c 64, {len(VALUE)}-byte values, one command at a time per connection,"
+        f" same server, this run): get {rates['get']:,.0f}/s, set {rates['set']:,.0f}/s."
+    )
+
+
+#: The scratch schema of the pgbench ceiling (dropped afterwards) and the key each pgbench client reads and writes.
+PGBENCH_SCHEMA = "bench_pgbench"
+PGBENCH_KEY = "('bench/c' || CAST(:client_id AS text))"
+
+
+async def pgbench(url: str, pool: asyncpg.Pool, unlogged: bool, quick: bool) -> str:
+    """The ``pgbench`` ceiling of the PostgreSQL server behind ``url``, as a table note.
+
+    The store's ``get`` and ``set`` statements (``sessionkv_postgres.statements``) on a table of its layout in a
+    scratch schema, each client on a key of its own, prepared; one statement per transaction, so TPS is
+    statements per second.
+    """
+    binary = shutil.which("pgbench")
+    if binary is None:
+        return "Server-side ceiling: not measured (pgbench, from the postgresql-client package, is not installed)."
+    seconds = CEILING_SECONDS[quick]
+    where = urlsplit(url)
+    sql = Statements.of(PGBENCH_SCHEMA, "sessionkv")
+    value = "'\\x" + VALUE.hex() + "'::bytea"
+    scripts = {
+        "get": sql.get.replace("$1", PGBENCH_KEY),
+        "set": sql.set.replace("$1", PGBENCH_KEY).replace("$2", value).replace("$3", str(int(TTL))),
+    }
+    argv = [binary, "-n", "-c", "64", "-j", "2", "-M", "prepared", "-T", str(seconds)]
+    argv += ["-h", where.hostname or "127.0.0.1", "-p", str(where.port or 5432), "-U", where.username or "postgres"]
+    env = {**os.environ, **({"PGPASSWORD": unquote(where.password)} if where.password else {})}
+    database = unquote(where.path.lstrip("/")) or where.username or "postgres"
+    await pool.execute(f'DROP SCHEMA IF EXISTS "{PGBENCH_SCHEMA}" CASCADE; CREATE SCHEMA "{PGBENCH_SCHEMA}"')
+    rates: dict[str, float] = {}
+    try:
+        for statement in ddl(PGBENCH_SCHEMA, "sessionkv", unlogged=unlogged):
+            await pool.execute(statement)
+        await pool.execute(
+            f"INSERT INTO {quoted(PGBENCH_SCHEMA, 'sessionkv')} (key, value, expires_at)"
+            " SELECT 'bench/c' || i, $1, now() + interval '1 hour' FROM generate_series(0, 63) AS i",
+            VALUE,
+        )
+        with tempfile.TemporaryDirectory(prefix="bench-pgbench-") as tmp:
+            for op, statement in scripts.items():
+                script = Path(tmp) / f"{op}.sql"
+                script.write_text(statement + ";\n")
+                out = await asyncio.to_thread(_run, [*argv, "-f", str(script), database], seconds, env)
+                tps = re.search(r"^tps = ([\d.]+) ", out, re.M)
+                failed = re.search(r"^number of failed transactions: (\d+)", out, re.M)
+                if tps is None or (failed is not None and int(failed.group(1))):
+                    raise RuntimeError(f"pgbench {op}: unexpected output: {out[-300:]!r}")
+                rates[op] = float(tps.group(1))
+    finally:
+        await pool.execute(f'DROP SCHEMA IF EXISTS "{PGBENCH_SCHEMA}" CASCADE')
+    return (
+        "Server-side ceiling (pgbench -c 64 -j 2 -M prepared, the store's get and set statements on a scratch"
+        f" table, one per transaction, same server, this run): get {rates['get']:,.0f}/s, set {rates['set']:,.0f}/s."
+    )
+
+
 async def memcached(context: Context) -> None:
     table = throughput_table(
         f"Throughput, memcached: MemcachedStore vs bare aiomcache (pool of {POOL} each, same server)",
         LEVEL_NOTE,
         "Ours coalesces the calls of one loop tick into one pipeline per connection (sets with their index appends).",
-        CEILING,
     )
     context.report.tables.append(table)
     url = context.servers.memcached()
@@ -106,6 +224,7 @@ async def memcached(context: Context) -> None:
                 )
         finally:
             await client.close()
+        table.notes.append(await memcaslap(host.host, host.port or 11211, context.profile.quick))
 
     await guarded(context, "memcached throughput", table, measure)
 
@@ -115,7 +234,7 @@ async def etcd(context: Context) -> None:
         "Throughput, etcd: EtcdStore vs bare aiohttp to the JSON gateway (same server, same connection limit)",
         LEVEL_NOTE,
         "Bare set: one /kv/put carrying a lease of the same ttl, granted once before the blocks.",
-        CEILING,
+        ETCD_CEILING,
     )
     context.report.tables.append(table)
     url = context.servers.etcd()
@@ -157,8 +276,7 @@ async def dynamodb(context: Context) -> None:
     table = throughput_table(
         "Throughput, DynamoDB (moto server): DynamoDBStore vs bare aioboto3 (the store's client and table)",
         LEVEL_NOTE,
-        "moto answers from one Python process, one request at a time: the server is the ceiling here.",
-        CEILING,
+        MOTO_CEILING,
     )
     context.report.tables.append(table)
 
@@ -187,7 +305,6 @@ async def postgres(context: Context) -> None:
         "Throughput, PostgreSQL: PostgresStore vs a bare asyncpg pool (same size and settings, same statements)",
         LEVEL_NOTE,
         "The server runs with fsync=off and synchronous_commit=off.",
-        CEILING,
     )
     context.report.tables.append(table)
     url = context.servers.postgresql()
@@ -207,6 +324,7 @@ async def postgres(context: Context) -> None:
                 await _compare(
                     context, table, store, bare_get, bare_set, "throughput: PostgreSQL vs bare asyncpg", "asyncpg"
                 )
+                table.notes.append(await pgbench(url, pool, store.config.unlogged, context.profile.quick))
             finally:
                 await pool.close()
 
