@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from registry_support import InstrumentedStore, OpenStore, flush, short_ttl
 
+from conftest import SERVER_FIXTURES
 from sessionkv import CallFullError, NodeFullError, SessionRegistry, open_store
 from sessionkv.cancelling import cancel_and_wait
 from sessionkv.registry.keys import node_key, slot_key
@@ -119,6 +120,9 @@ async def _start_racer(url: str, call: str, ttl: float, interval: float) -> asyn
     return child
 
 
+@pytest.mark.parametrize(  # memory:// lives in one process: the in-process race above covers it
+    "shared_url", [name for name, fixture in SERVER_FIXTURES.items() if fixture is not None], indirect=True
+)
 async def test_two_processes_race_and_a_crash_frees_the_slots(shared_url: str) -> None:
     """8 registries (4 here, 4 in a child process), 2 registrations each: exactly 3 of 16 win, every time.
 
@@ -127,8 +131,6 @@ async def test_two_processes_race_and_a_crash_frees_the_slots(shared_url: str) -
     within ttl + one interval (counted in intervals: each winner's node lapses ttl after its last
     heartbeat), and a fourth is refused again.
     """
-    if shared_url.startswith("memory://"):
-        pytest.skip("memory:// lives in one process; the in-process race covers it")
     probe = open_store(shared_url)
     ttl = short_ttl(probe, 1.0)
     resolution = probe.capabilities.ttl_resolution
