@@ -1,8 +1,9 @@
-"""OpenTelemetry (issue #28): every backend's calls as spans and db.client.operation.duration, read back from the
-SDK's in-memory readers on real servers; the registry and node metrics; nothing recorded without a provider."""
+"""OpenTelemetry (issue #28): every backend's calls as spans and db.client.operation.duration, and the registry and
+node metrics, read back from the SDK's in-memory readers on real servers; nothing recorded without a provider."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -16,11 +17,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from sessionkv import SessionNode, SessionRegistry, adapt, open_store, telemetry
+from sessionkv.registry.keys import node_key, session_key
 
 #: (id, fixture giving the server, db.system.name, whether server.address is known)
 BACKENDS = [
     ("memory", None, "memory", False),
     ("redis", "redis_server", "redis", True),
+    ("redis-cluster", "redis_cluster", "redis", True),
     ("memcached", "memcached_server", "memcached", True),
     ("etcd", "etcd_server", "etcd", True),
     ("dynamodb", "dynamodb_table_url", "aws.dynamodb", True),
@@ -40,6 +43,8 @@ class Recorded:
 
     def metrics(self) -> dict[str, Any]:
         data = self.reader.get_metrics_data()
+        if data is None:  # nothing recorded yet
+            return {}
         return {m.name: m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
 
     def points(self, name: str) -> list[dict[str, Any]]:
@@ -169,42 +174,89 @@ async def test_without_a_provider_or_disabled_nothing_is_recorded_and_the_corout
         telemetry.configure()
 
 
+def _registry_points(recorded: Recorded, name: str, node_id: str) -> list[Any]:
+    """``name``'s data points of one node (other tests' registries may still be alive in this process)."""
+    metric = recorded.metrics().get(name)
+    return (
+        [] if metric is None else [p for p in metric.data.data_points if p.attributes["sessionkv.node.id"] == node_id]
+    )
+
+
 @pytest.mark.asyncio
+@pytest.mark.parametrize(("fixture", "system", "has_server"), [b[1:] for b in BACKENDS], ids=[b[0] for b in BACKENDS])
 async def test_registry_and_node_report_sessions_heartbeats_restores_failures_and_close_requests(
-    recorded: Recorded,
+    request: pytest.FixtureRequest, recorded: Recorded, fixture: str | None, system: str, has_server: bool
 ) -> None:
-    store = open_store("memory://")
-    async with SessionRegistry(store, node_id="otel-a", ttl=5.0) as registry:
-        await registry.register("call", "s1")
-        await registry.register("call", "s2")
-        sessions = recorded.metrics()[telemetry.REGISTRY_SESSIONS]
-        assert sessions.unit == "{session}"
-        assert [
-            (p.value, dict(p.attributes))
-            for p in sessions.data.data_points
-            if p.attributes["sessionkv.node.id"] == "otel-a"
-        ] == [(2, {"sessionkv.node.id": "otel-a"})]
-        await store.delete([key for key in await store.keys("")])  # the store loses everything
-        await registry.heartbeat()
+    tag = uuid.uuid4().hex[:8]
+    owner, runner, closer = f"otel-a-{tag}", f"otel-b-{tag}", f"otel-c-{tag}"
+    async with open_store(_url(request, fixture), namespace=f"otelreg{tag}:") as store:
+        async with SessionRegistry(store, node_id=owner, ttl=5.0) as registry:
+            await registry.register("call", "s1")
+            await registry.register("call", "s2")
+            sessions = recorded.metrics()[telemetry.REGISTRY_SESSIONS]
+            assert sessions.unit == "{session}"
+            assert [(p.value, dict(p.attributes)) for p in _registry_points(recorded, sessions.name, owner)] == [
+                (2, {"sessionkv.node.id": owner})
+            ]
+            # The store loses this registry's records (the node record included): the heartbeat restores both.
+            await store.delete([session_key("call", "s1"), session_key("call", "s2"), node_key(owner)])
+            assert await store.mget([session_key("call", "s1"), session_key("call", "s2")]) == [None, None]
+            recorded.spans.clear()
+            result = await registry.heartbeat()
+            assert result.restored == 2
+            assert await store.get(session_key("call", "s1")) is not None
+            # The heartbeat's store calls are client spans of this backend.
+            spans = recorded.spans.get_finished_spans()
+            names = [span.name for span in spans]
+            assert "set" in names and "mset" in names and set(names) <= {"get", "set", "touch", "mset"}, names
+            for span in spans:
+                attributes = dict(span.attributes or {})
+                assert span.kind is SpanKind.CLIENT
+                assert attributes["db.system.name"] == system
+                assert attributes["db.operation.name"] == span.name
+                assert ("server.address" in attributes) is has_server
+                assert "error.type" not in attributes
+            durations = recorded.metrics()[telemetry.OPERATION_DURATION]
+            assert durations.unit == "s"
+            assert {p.attributes["db.system.name"] for p in durations.data.data_points} == {system}
+            assert {"set", "mset"} <= {p.attributes["db.operation.name"] for p in durations.data.data_points}
+            heartbeat = recorded.metrics()[telemetry.HEARTBEAT_DURATION]
+            assert heartbeat.unit == "s"
+            (beat,) = _registry_points(recorded, heartbeat.name, owner)
+            assert beat.count == 1 and beat.sum > 0 and dict(beat.attributes) == {"sessionkv.node.id": owner}
+            restored = recorded.metrics()[telemetry.RECORDS_RESTORED]
+            assert restored.unit == "{record}"
+            assert [(p.value, dict(p.attributes)) for p in _registry_points(recorded, restored.name, owner)] == [
+                (2, {"sessionkv.node.id": owner})
+            ]
+        # maintenance_interval well beyond the test's length: only the cycles run below happen.
+        node = SessionNode(SessionRegistry(store, node_id=runner, ttl=30.0), maintenance_interval=10.0)
+        async with node:
+            task = await node.start_session("call", "s3", lambda: _forever())
+            assert [p.value for p in _registry_points(recorded, telemetry.REGISTRY_SESSIONS, runner)] == [1]
+            async with SessionRegistry(store, node_id=closer, ttl=5.0) as other:
+                assert await other.request_close("call", "s3")
+            await node.maintain()
+            await asyncio.gather(task, return_exceptions=True)
+            assert task.cancelled() and node.sessions() == []
+            await node._finish_cleanups()  # s3's record is removed before the store breaks
+            working, node.registry.store = node.registry.store, adapt(UnwritableStore())  # the next cycle fails
+            await node._maintain_logged()
+            node.registry.store = working
+            assert node.failures == 1 and node.closed_by_request == 1
         metrics = recorded.metrics()
-        assert metrics[telemetry.HEARTBEAT_DURATION].unit == "s"
-        assert [p.count for p in metrics[telemetry.HEARTBEAT_DURATION].data.data_points] == [1]
-        assert [p.value for p in metrics[telemetry.RECORDS_RESTORED].data.data_points] == [2]
-    node = SessionNode(SessionRegistry(store, node_id="otel-b", ttl=60.0))
-    async with node:
-        await node.start_session("call", "s3", lambda: _forever())
-        other = SessionRegistry(store, node_id="otel-c", ttl=5.0)
-        async with other:
-            assert await other.request_close("call", "s3")
-        await node.maintain()
-        working, node.registry.store = node.registry.store, adapt(UnwritableStore())  # the next cycle fails
-        await node._maintain_logged()
-        node.registry.store = working
-    metrics = recorded.metrics()
-    (closed,) = metrics[telemetry.CLOSE_REQUESTS].data.data_points
-    assert closed.value == 1
-    (failed,) = metrics[telemetry.MAINTENANCE_FAILURES].data.data_points
-    assert failed.value == 1 and "error.type" in failed.attributes
+        assert metrics[telemetry.CLOSE_REQUESTS].unit == "{request}"
+        assert [
+            (p.value, dict(p.attributes)) for p in _registry_points(recorded, telemetry.CLOSE_REQUESTS, runner)
+        ] == [(1, {"sessionkv.node.id": runner})]
+        assert metrics[telemetry.MAINTENANCE_FAILURES].unit == "{failure}"
+        assert [
+            (p.value, dict(p.attributes)) for p in _registry_points(recorded, telemetry.MAINTENANCE_FAILURES, runner)
+        ] == [(1, {"sessionkv.node.id": runner, "error.type": f"{__name__}.Broken"})]
+        # The node's successful cycles (start, maintain) were heartbeats of this backend; the failed one was not.
+        (beats,) = _registry_points(recorded, telemetry.HEARTBEAT_DURATION, runner)
+        assert beats.count == 2
+        assert _registry_points(recorded, telemetry.RECORDS_RESTORED, runner) == []  # nothing of it was lost
 
 
 class UnwritableStore(FailingStore):
@@ -215,6 +267,4 @@ class UnwritableStore(FailingStore):
 
 
 async def _forever() -> None:
-    import asyncio
-
     await asyncio.Event().wait()
