@@ -7,7 +7,9 @@ item that does not exist yet is created (``ME``, i.e. add) with a random *epoch*
 flags; then every ancestor is appended again, so a lister that pruned the parent entry while the
 item was missing cannot hide the new key. Repeats are removed, and dead entries pruned, only by a
 compare-and-swap rewrite (``ms ... C<cas>``; an emptied item is ``md ... C<cas>``): any append in
-between makes it fail, so nothing a writer added is ever lost.
+between makes it fail, so nothing a writer added is ever lost. Under writers appending all the time the rewrite
+is retried at once (one round trip), and an item that filled up anyway (memcached refuses the append, ``NS``) is
+compacted by the writer that meets it before it appends again.
 
 Footprint: index items expire with their last member. Every write knows its keys' deadlines; an
 index item is created with the deadline of the keys it files (``T`` on the ``ME``), and a write whose
@@ -49,6 +51,10 @@ MAX_ROUNDS = 8
 #: A shard is compacted (repeats removed) once a store appended this many bytes to it, or as many as
 #: it held at its last compaction, whichever is more: amortised O(1) per append.
 COMPACT_MIN = 16 * 1024
+#: Times a compaction reads a shard again after its compare-and-swap lost to a concurrent append.
+COMPACT_RETRIES = 4
+#: Outcomes of compacting one shard (``DirectoryIndex._compact``).
+REWRITTEN, COMPACT, GONE, LOST = "rewritten", "compact", "gone", "lost"
 #: Local bookkeeping (epochs, appended bytes, deadlines) is forgotten beyond this many shards.
 MAX_TRACKED = 200_000
 #: A re-timed shard lives this fraction of the ttl past the deadline that needed it (at least 1 s).
@@ -77,6 +83,10 @@ class ShardWrite:
 
 #: index shard server key -> what to append to it
 Plan = dict[bytes, ShardWrite]
+#: an index entry: its kind (``LEAF``, ``SUBDIR``) and name
+Entry = tuple[bytes, str]
+#: liveness checks queued by ``DirectoryIndex._ask_alive``: each entry (kind, full name) and how many replies it reads
+Asked = list[tuple[Entry, int]]
 
 
 @dataclass
@@ -182,12 +192,34 @@ class DirectoryIndex:
     async def settle(self, conn: Connection, plan: Plan, order: list[bytes], replies: Iterable[object]) -> None:
         """Finish appends that found no index item: create it, then append every ancestor again.
 
-        (An append refused for size is memcached's SERVER_ERROR, which ``Pipeline.run`` raises as ``ProtocolError``.)
+        memcached refuses an append (``NS``) both when the item is missing and when the result would pass its item
+        size limit. So an append refused right after an add found the item means a full item (under concurrent
+        writers, repeats pile up faster than a lone store's compaction removes them): it is compacted at once (cas,
+        retried against concurrent appends) and appended again. An item whose live names alone fill it fails the
+        write loudly (``ProtocolError``), never silently drops a name. (An append refused for size at the source,
+        a payload over the limit, is memcached's SERVER_ERROR, which ``Pipeline.run`` raises as ``ProtocolError``.)
         """
         create = {k: True for k, reply in zip(order, replies, strict=True) if not _hit(reply)}
+        found: set[bytes] = set()  # shards that exist, as an add (last round) or a compaction (this one) found
+        full: list[bytes] = []  # shards whose append was refused right after they were found
+        stuck: dict[bytes, int] = {}  # full shards a compaction found nothing to remove from, and how often
         for _ in range(MAX_ROUNDS):
             if not create:
                 break
+            if full:
+                outcomes = await self._compact(conn, {k: plan[k].directory for k in full})
+                for shard_key in full:
+                    if outcomes[shard_key] == COMPACT:
+                        stuck[shard_key] = stuck.get(shard_key, 0) + 1
+                        if stuck[shard_key] > 1:
+                            raise ProtocolError(
+                                f"directory index item {shard_key.decode(errors='replace')!r} is full: its live "
+                                "names exceed memcached's item size limit (use more directories, or a larger -I)"
+                            )
+                    if outcomes[shard_key] == GONE:
+                        create[shard_key] = True  # it vanished meanwhile: create it
+                    else:
+                        found.add(shard_key)
             created_dirs = {plan[k].directory for k in create}
             ancestors = {
                 k
@@ -209,10 +241,15 @@ class DirectoryIndex:
                     self._remember_deadline(shard_key, deadline)
                 else:
                     pipe.meta_set(shard_key, plan[shard_key].payload(), b"MA")
+                    self._count(shard_key, len(plan[shard_key].payload()))
                 modes.append(is_create)
             replies = await pipe.run(conn)
             # An add that found the item (another writer made it) appends next round, and vice versa.
-            create = {k: not mode for k, mode, r in zip(order, modes, replies, strict=True) if not _hit(r)}
+            # A refused append of an item found just before: it is full, compact it and append again.
+            refused = [(k, mode) for k, mode, r in zip(order, modes, replies, strict=True) if not _hit(r)]
+            full = [k for k, mode in refused if not mode and k in found]
+            found = {k for k, mode in refused if mode}
+            create = {k: not mode and k not in full for k, mode in refused}
         if create:
             raise ProtocolError(f"directory index items kept vanishing after {MAX_ROUNDS} attempts (eviction storm?)")
 
@@ -222,37 +259,84 @@ class DirectoryIndex:
         Each entry is checked once per compaction (a leaf's data item, a sub-directory's index items), and a
         shard is compacted only after as many bytes were appended as it held: amortised O(1) per append."""
         due = [k for k in plan if self._appended.get(k, 0) >= max(COMPACT_MIN, self._compacted_size.get(k, 0))]
-        if not due:
-            return
+        if due:
+            await self._compact(conn, {k: plan[k].directory for k in due})
+
+    async def _compact(self, conn: Connection, shards: Mapping[bytes, str]) -> dict[bytes, str]:
+        """Rewrite ``shards`` (server key -> directory) without repeated or dead entries, by cas; the outcome of
+        each (``REWRITTEN``, ``COMPACT``: nothing to remove, ``GONE``: missing, ``LOST``: concurrent writes won).
+
+        A rewrite that lost to a concurrent append (``EX``) is tried again, up to ``COMPACT_RETRIES`` times: the
+        shard is re-read in one pipeline with a re-check of the entries found dead (after the read: a key
+        written after it appends after it, and its cas then fails the rewrite), names appended since are kept
+        unchecked. So a retry costs one round trip, short enough to win against writers appending all the time
+        (a shard nobody could compact grew until memcached refused every append to it)."""
         pipe = Pipeline()
-        for shard_key in due:
+        for shard_key in shards:
             pipe.meta_get(shard_key, b"v c f t")
             self._appended[shard_key] = 0
-        reads: list[tuple[bytes, Meta, list[tuple[bytes, str]]]] = []
-        for shard_key, reply in zip(due, await pipe.run(conn), strict=True):
+        outcomes: dict[bytes, str] = {}
+        reads: dict[bytes, Meta] = {}
+        for shard_key, reply in zip(shards, await pipe.run(conn), strict=True):
             if isinstance(reply, Meta) and reply.value is not None:
-                reads.append((shard_key, reply, list(dict.fromkeys(decode_entries(reply.value)))))
-        alive = await self._alive(conn, [(plan[k].directory, entries) for k, _, entries in reads])
-        rewrite = Pipeline()
-        for shard_key, reply, entries in reads:
-            directory = plan[shard_key].directory
-            kept = [(kind, name) for kind, name in entries if (kind, directory + name) in alive]
-            payload = b"".join(encode_entry(kind, name) for kind, name in kept)
-            self._compacted_size[shard_key] = len(payload)
-            cas, flags, ttl = reply.int_flag(b"c") or 0, reply.int_flag(b"f") or 0, reply.int_flag(b"t")
-            if not kept:
-                rewrite.meta_delete(shard_key, b"C%d" % cas)
-            elif len(payload) < len(reply.value or b""):
-                rewrite.meta_set(shard_key, payload, b"C%d F%d%s" % (cas, flags, _keep_ttl(ttl)))
-        await rewrite.run(conn)  # EX (someone appended meanwhile) or NF (evicted): fine, try again later
-
-    async def _alive(
-        self, conn: Connection, shards: list[tuple[str, list[tuple[bytes, str]]]]
-    ) -> set[tuple[bytes, str]]:
-        """Which ``(kind, directory + name)`` entries still name something: a leaf whose data item exists, a
-        sub-directory with at least one index item. One pipeline of ``mg`` without flags (no value read)."""
+                reads[shard_key] = reply
+            else:
+                outcomes[shard_key] = GONE
+        entries = {k: list(dict.fromkeys(decode_entries(reply.value or b""))) for k, reply in reads.items()}
         pipe = Pipeline()
-        asked: list[tuple[tuple[bytes, str], int]] = []
+        asked = self._ask_alive(pipe, [(shards[k], entries[k]) for k in reads])
+        alive = self._alive_of(asked, await pipe.run(conn))
+        kept = {k: [e for e in entries[k] if (e[0], shards[k] + e[1]) in alive] for k in reads}
+        for attempt in range(COMPACT_RETRIES + 1):
+            rewrite, queued = Pipeline(), []
+            for shard_key, reply in reads.items():
+                payload = b"".join(encode_entry(kind, name) for kind, name in kept[shard_key])
+                self._compacted_size[shard_key] = len(payload)
+                cas, flags, ttl = reply.int_flag(b"c") or 0, reply.int_flag(b"f") or 0, reply.int_flag(b"t")
+                if not payload:
+                    rewrite.meta_delete(shard_key, b"C%d" % cas)
+                elif len(payload) < len(reply.value or b""):
+                    rewrite.meta_set(shard_key, payload, b"C%d F%d%s" % (cas, flags, _keep_ttl(ttl)))
+                else:
+                    outcomes[shard_key] = COMPACT
+                    continue
+                queued.append(shard_key)
+            if not queued:
+                break
+            lost: list[bytes] = []
+            for shard_key, reply in zip(queued, await rewrite.run(conn), strict=True):
+                if _hit(reply):
+                    outcomes[shard_key] = REWRITTEN
+                elif isinstance(reply, Meta) and reply.code == b"EX" and attempt < COMPACT_RETRIES:
+                    lost.append(shard_key)  # someone appended meanwhile: read it again
+                else:
+                    outcomes[shard_key] = GONE if isinstance(reply, Meta) and reply.code == b"NF" else LOST
+            if not lost:
+                break
+            # Re-read, and re-check what was dead, in one pipeline (the checks after the read: see above).
+            pipe = Pipeline()
+            for shard_key in lost:
+                pipe.meta_get(shard_key, b"v c f t")
+            dead = {k: [e for e in entries[k] if e not in kept[k]] for k in lost}
+            asked = self._ask_alive(pipe, [(shards[k], dead[k]) for k in lost])
+            replies = await pipe.run(conn)
+            alive = self._alive_of(asked, replies[len(lost) :])
+            reads = {}
+            for shard_key, reply in zip(lost, replies[: len(lost)], strict=True):
+                if not isinstance(reply, Meta) or reply.value is None:
+                    outcomes[shard_key] = GONE
+                    continue
+                reads[shard_key] = reply
+                directory = shards[shard_key]
+                still_dead = {e for e in dead[shard_key] if (e[0], directory + e[1]) not in alive}
+                entries[shard_key] = list(dict.fromkeys(decode_entries(reply.value)))
+                kept[shard_key] = [e for e in entries[shard_key] if e not in still_dead]
+        return outcomes
+
+    def _ask_alive(self, pipe: Pipeline, shards: list[tuple[str, list[Entry]]]) -> Asked:
+        """Queue the checks of which ``(kind, directory + name)`` entries still name something: a leaf whose data
+        item exists, a sub-directory with at least one index item (``mg`` without flags: no value read)."""
+        asked: Asked = []
         for directory, entries in shards:
             for kind, name in entries:
                 full = directory + name
@@ -263,10 +347,15 @@ class DirectoryIndex:
                     for shard in range(INDEX_SHARDS):
                         pipe.meta_get(self.space.shard(full + "/", shard))
                     asked.append(((kind, full), INDEX_SHARDS))
-        replies = iter(await pipe.run(conn))
-        alive: set[tuple[bytes, str]] = set()
+        return asked
+
+    @staticmethod
+    def _alive_of(asked: Asked, replies: Iterable[object]) -> set[Entry]:
+        """The entries of ``asked`` (``_ask_alive``) that are alive, from the replies to their checks."""
+        found = iter(replies)
+        alive: set[Entry] = set()
         for entry, count in asked:
-            if sum(_hit(next(replies)) for _ in range(count)):
+            if sum(_hit(next(found)) for _ in range(count)):
                 alive.add(entry)
         return alive
 
