@@ -14,7 +14,9 @@ compacted by the writer that meets it before it appends again.
 Footprint: index items expire with their last member. Every write knows its keys' deadlines; an
 index item is created with the deadline of the keys it files (``T`` on the ``ME``), and a write whose
 key outlives what this store last set on a shard adds ``mg <shard> T<deadline + slack>`` to the same
-pipeline (``raise_due``; an append keeps the item's old exptime). A new item gets one second more
+pipeline (``raise_due``; an append keeps the item's old exptime), twice, around an empty append: a touch leaves
+the cas alone, and a compaction or prune that read the item before it would otherwise put back the old ttl with
+its cas rewrite (``raise_due`` says why this order is safe). A new item gets one second more
 than its keys (memcached's clock ticks per second: a key written in the next second needs no
 re-timing). The slack (a quarter of the ttl, at least a second) means a busy directory is re-timed
 once per slack, not per write, and it outlives its last member by at most that. A shard never
@@ -59,6 +61,8 @@ REWRITTEN, COMPACT, GONE, LOST = "rewritten", "compact", "gone", "lost"
 MAX_TRACKED = 200_000
 #: A re-timed shard lives this fraction of the ttl past the deadline that needed it (at least 1 s).
 SLACK = 0.25
+#: Commands (and replies) per re-timed shard: touch, empty append, touch (``DirectoryIndex.raise_due``).
+RETIME_COMMANDS = 3
 
 #: Turns a deadline (this machine's Unix time) into memcached's exptime for it (never early).
 ExptimeOf = Callable[[float], int]
@@ -170,17 +174,39 @@ class DirectoryIndex:
         return order
 
     def raise_due(self, pipe: Pipeline, plan: Plan, only: Iterable[bytes] | None = None) -> list[bytes]:
-        """Queue ``mg <shard> T<...>`` for the shards whose new deadline passes what this store last set on them
-        (module docstring); returns them, in order. ``settled`` reads their replies."""
+        """Queue the re-timing of the shards whose new deadline passes what this store last set on them (module
+        docstring); returns them, in order. Each takes ``RETIME_COMMANDS`` replies, which ``settled`` reads.
+
+        A re-timing is ``mg T<x>``, an empty append (``ms <shard> S0 MA``), ``mg T<x>`` again, in this order on one
+        connection. memcached's touch leaves an item's cas alone, and a cas rewrite (compaction, a listing's prune)
+        puts back the ttl it read; so a bare ``mg T`` landing between a rewrite's read and its ``ms C<cas>`` was
+        undone, and the item expired before the keys it names. The empty append changes the cas (and nothing
+        else), so a rewrite that lands after the second touch read after the append, hence after the first
+        touch, and keeps at least its ttl; a rewrite that lands before the second touch is re-timed by it. So no
+        rewrite shortens the item below what this re-timing set (a lower re-timing by another store still can:
+        module docstring)."""
         due = [k for k in (plan if only is None else only) if plan[k].deadline > self._deadlines.get(k, 0.0)]
         for shard_key in due:
-            pipe.meta_get(shard_key, b"T%d" % self._exptime_of(self._retimed(shard_key, plan[shard_key].deadline)))
+            retime = b"T%d" % self._exptime_of(self._retimed(shard_key, plan[shard_key].deadline))
+            pipe.meta_get(shard_key, retime)
+            pipe.meta_set(shard_key, b"", b"MA")  # a new cas: see above
+            pipe.meta_get(shard_key, retime)
         return due
 
-    def settled(self, plan: Plan, due: list[bytes], replies: Iterable[object]) -> None:
-        """Remember the deadlines ``raise_due`` set (a miss is created by ``settle``, with its deadline)."""
-        for shard_key, reply in zip(due, replies, strict=True):
-            if _hit(reply):
+    @staticmethod
+    def retime_replies(due: list[bytes], replies: list[object]) -> Iterable[tuple[bytes, object]]:
+        """Each shard of ``due`` (``raise_due``) with each of its replies, in order."""
+        for i, shard_key in enumerate(due):
+            for reply in replies[i * RETIME_COMMANDS : (i + 1) * RETIME_COMMANDS]:
+                yield shard_key, reply
+
+    def settled(self, plan: Plan, due: list[bytes], replies: list[object]) -> None:
+        """Remember the deadlines ``raise_due`` set: those whose last touch hit (a miss is created by ``settle``,
+        with its deadline)."""
+        if len(replies) != len(due) * RETIME_COMMANDS:
+            raise ValueError(f"{len(replies)} replies for {len(due)} re-timed shards")
+        for i, shard_key in enumerate(due):
+            if _hit(replies[(i + 1) * RETIME_COMMANDS - 1]):
                 self._remember_deadline(shard_key, self._retimed(shard_key, plan[shard_key].deadline))
 
     def _retimed(self, shard_key: bytes, deadline: float) -> float:

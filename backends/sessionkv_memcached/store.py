@@ -191,7 +191,7 @@ class MemcachedStore(SessionKVStore):
             timed = replies[count + len(order) :]
             broken: dict[bytes, ProtocolError] = {}
             if any(isinstance(reply, ProtocolError) for reply in replies):  # a SERVER_ERROR (rare)
-                pairs = [*zip(order, appended, strict=True), *zip(due, timed, strict=True)]
+                pairs = [*zip(order, appended, strict=True), *index.retime_replies(due, timed)]
                 broken = {k: r for k, r in pairs if isinstance(r, ProtocolError)}
             outcomes: list[Failed | None] = []
             wrote = False
