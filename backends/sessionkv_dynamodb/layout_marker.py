@@ -36,8 +36,15 @@ async def write_layout(client: Any, table: str) -> None:
     await client.put_item(TableName=table, Item=marker_item())
 
 
-async def check_layout(client: Any, table: str, where: str) -> None:
-    """Return if the table is in this layout (marking it when empty); raise ``ConfigurationError`` otherwise."""
+async def check_layout(client: Any, table: str, where: str, *, new_table: bool = False) -> None:
+    """Return if the table is in this layout (marking it when empty); raise ``ConfigurationError`` otherwise.
+
+    ``new_table``: this store created the table (or found another store creating it) a moment ago. Such a table
+    is this layout's whatever it holds by now: stores started earlier on the same endpoint (say, before the
+    server lost its tables and they were created again) may already write into it before the marker is.
+    """
+    if new_table:
+        await _mark_new(client, table)
     layout = await read_layout(client, table)
     if layout == LAYOUT:
         return
@@ -67,3 +74,17 @@ async def check_layout(client: Any, table: str, where: str) -> None:
         f"DynamoDB table {table!r} ({where}) is in sessionkv layout {layout}, which this version (layout {LAYOUT}) "
         "does not read: upgrade sessionkv"
     )
+
+
+async def _mark_new(client: Any, table: str) -> None:
+    """Name this layout in a table created a moment ago, unless a layout is named already (first writer wins)."""
+    try:
+        await client.put_item(
+            TableName=table,
+            Item=marker_item(),
+            ConditionExpression="attribute_not_exists(#pk)",
+            ExpressionAttributeNames={"#pk": PK},
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise

@@ -253,6 +253,7 @@ class DynamoDBStore(SessionKVStore):
     async def _check_table(self, client: Any) -> None:
         """Make sure the table exists with sessionkv's key schema (creating it if ``create_table``)."""
         table = self.table
+        created = False  # this store found no table and created it (or raced another store creating it)
         try:
             try:
                 description = (await client.describe_table(TableName=table))["Table"]
@@ -265,13 +266,14 @@ class DynamoDBStore(SessionKVStore):
                         f"or create it from `python -m sessionkv_dynamodb.table {table}`"
                     ) from None
                 description = await self._create_table(client)
+                created = True
             problem = schema_problem(description)
             if problem:
                 raise ConfigurationError(f"DynamoDB table {table!r} cannot hold sessionkv keys: {problem}")
             if description.get("TableStatus") != "ACTIVE":
                 await self._wait_active(client)
             await self._warn_without_ttl(client)
-            await check_layout(client, table, self._config.describe())
+            await check_layout(client, table, self._config.describe(), new_table=created)
         except NoCredentialsError:
             raise ConfigurationError(
                 "no AWS credentials found: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or use a role"

@@ -139,3 +139,27 @@ async def test_a_table_of_a_newer_layout_is_refused(dynamodb_table_url: str) -> 
         )
     with pytest.raises(ConfigurationError, match=r"layout 3, which this version \(layout 2\) does not read"):
         await DynamoDBStore(dynamodb_table_url, namespace="t:").start()
+
+
+@pytest.mark.asyncio
+async def test_a_table_created_again_is_this_layout_although_older_stores_write_into_it_first(
+    dynamodb_table_url: str,
+) -> None:
+    """The server lost its tables (moto restarted, say): the store that creates the table again marks it as this
+    layout even if stores started before already wrote into it (found by the SIGKILL fault test on moto)."""
+    namespace = f"t-{uuid.uuid4().hex[:8]}:"
+    async with DynamoDBStore(dynamodb_table_url, namespace=namespace) as early:
+        await early.client.delete_table(TableName=early.table)
+        late = DynamoDBStore(dynamodb_table_url, namespace=namespace)
+        create = late._create_table
+
+        async def create_then_an_early_write(client: Any) -> dict[str, Any]:
+            description = await create(client)
+            await early.set("conv/1", b"early", 60)  # before the new table names its layout
+            return description
+
+        late._create_table = create_then_an_early_write  # type: ignore[method-assign]
+        async with late:
+            assert await late.get("conv/1") == b"early"
+        async with DynamoDBStore(dynamodb_table_url, namespace=namespace) as third:
+            assert await third.keys("") == ["conv/1"]
