@@ -7,21 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from registry_support import OpenStore
+from registry_support import SERVER_FIXTURES, OpenStore
 
 from sessionkv import SessionKVStore, open_store
-
-#: backend -> the session fixture (tests/servers/) giving its server; every registry test runs on each.
-SERVER_FIXTURES: dict[str, str | None] = {
-    "memory": None,
-    "redis": "redis_server",
-    "redis-cluster": "redis_cluster",
-    "redis-sentinel": "redis_sentinel",
-    "memcached": "memcached_server",
-    "etcd": "etcd_server",
-    "dynamodb": "dynamodb_server",
-    "postgres": "postgres_server",
-}
 
 
 @pytest.fixture(params=list(SERVER_FIXTURES))

@@ -133,3 +133,16 @@ def short_ttl(store: SessionKVStore, wanted: float) -> float:
 def past_expiry(store: SessionKVStore, ttl: float) -> float:
     """Seconds after which a key written with ``ttl`` is surely gone: ttl + declared resolution + a margin."""
     return ttl + store.capabilities.ttl_resolution + 0.1
+
+
+#: backend -> the session fixture (tests/servers/) giving its server; every registry test runs on each.
+SERVER_FIXTURES: dict[str, str | None] = {
+    "memory": None,
+    "redis": "redis_server",
+    "redis-cluster": "redis_cluster",
+    "redis-sentinel": "redis_sentinel",
+    "memcached": "memcached_server",
+    "etcd": "etcd_server",
+    "dynamodb": "dynamodb_server",
+    "postgres": "postgres_server",
+}
