@@ -120,7 +120,10 @@ async def test_ttl_churn_across_many_directories_leaves_only_the_live_keys(
     for start in range(0, CHURN, BATCH):
         await store.mset(churn_items(start, BATCH, TTL))
     during = await footprints(urls, store.namespace)
-    assert all(counts["total"] >= CHURN for counts in during), during  # on every tier (the count can fail)
+    # on every tier (the count can fail); on DynamoDB keys that expired during a slow churn are counted by the
+    # TTL pass that deleted them (a loaded CI found 2,690 items left and 660 already expired of 3,000 written)
+    seen = [counts["total"] + counts.get("expired_deleted", 0) for counts in during]
+    assert all(n >= CHURN for n in seen), during
     hot_now = set(await store.keys("hot/"))
     assert set(live_hot) <= hot_now <= set(live_hot) | {key for key, _, _ in churn_items(0, CHURN, TTL)}
     await asyncio.sleep(TTL + backend.grace)
