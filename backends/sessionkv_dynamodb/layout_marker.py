@@ -44,7 +44,7 @@ async def check_layout(client: Any, table: str, where: str, *, new_table: bool =
     server lost its tables and they were created again) may already write into it before the marker is.
     """
     if new_table:
-        await _mark_new(client, table)
+        await _mark_unless_named(client, table)
     layout = await read_layout(client, table)
     if layout == LAYOUT:
         return
@@ -53,16 +53,8 @@ async def check_layout(client: Any, table: str, where: str, *, new_table: bool =
             TableName=table, Limit=1, ProjectionExpression="#pk", ExpressionAttributeNames={"#pk": PK}
         )
         if not page.get("Items") and not page.get("LastEvaluatedKey"):
-            try:  # an empty table: ours from now on (another store marking it at the same time is fine)
-                await client.put_item(
-                    TableName=table,
-                    Item=marker_item(),
-                    ConditionExpression="attribute_not_exists(#pk)",
-                    ExpressionAttributeNames={"#pk": PK},
-                )
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                    raise
+            # an empty table: ours from now on (another store marking it first: check what it named)
+            if not await _mark_unless_named(client, table):
                 await check_layout(client, table, where)
             return
         raise ConfigurationError(
@@ -76,8 +68,8 @@ async def check_layout(client: Any, table: str, where: str, *, new_table: bool =
     )
 
 
-async def _mark_new(client: Any, table: str) -> None:
-    """Name this layout in a table created a moment ago, unless a layout is named already (first writer wins)."""
+async def _mark_unless_named(client: Any, table: str) -> bool:
+    """Name this layout in the table unless a layout is named already (first writer wins); True if this call did."""
     try:
         await client.put_item(
             TableName=table,
@@ -88,3 +80,5 @@ async def _mark_new(client: Any, table: str) -> None:
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
+        return False
+    return True
