@@ -83,14 +83,9 @@ async def test_every_call_is_a_client_span_and_a_duration_with_the_database_conv
     spans = recorded.spans.get_finished_spans()
     assert [span.name for span in spans] == ["set", "get", "mget", "delete"]
     for span in spans:
-        attributes = dict(span.attributes or {})
-        assert span.kind is SpanKind.CLIENT
-        assert attributes["db.system.name"] == system
-        assert attributes["db.operation.name"] == span.name
-        assert ("server.address" in attributes) is has_server
-        assert ("server.port" in attributes) is has_server
-        assert "error.type" not in attributes
-        assert all(secret_key not in str(v) and "secret-value" not in str(v) for v in attributes.values())
+        assert_client_span(span, system, has_server)
+        values = [str(v) for v in dict(span.attributes or {}).values()]
+        assert all(secret_key not in v and "secret-value" not in v for v in values)
     assert dict(spans[2].attributes or {})["db.operation.batch.size"] == 2
     assert "db.operation.batch.size" not in dict(spans[3].attributes or {})  # one key: not a batch
     metric = recorded.metrics()[telemetry.OPERATION_DURATION]
@@ -210,12 +205,7 @@ async def test_registry_and_node_report_sessions_heartbeats_restores_failures_an
             names = [span.name for span in spans]
             assert "set" in names and "mset" in names and set(names) <= {"get", "set", "touch", "mset"}, names
             for span in spans:
-                attributes = dict(span.attributes or {})
-                assert span.kind is SpanKind.CLIENT
-                assert attributes["db.system.name"] == system
-                assert attributes["db.operation.name"] == span.name
-                assert ("server.address" in attributes) is has_server
-                assert "error.type" not in attributes
+                assert_client_span(span, system, has_server)
             durations = recorded.metrics()[telemetry.OPERATION_DURATION]
             assert durations.unit == "s"
             assert {p.attributes["db.system.name"] for p in durations.data.data_points} == {system}
@@ -268,3 +258,14 @@ class UnwritableStore(FailingStore):
 
 async def _forever() -> None:
     await asyncio.Event().wait()
+
+
+def assert_client_span(span: Any, system: str, has_server: bool) -> None:
+    """A successful store call's span: CLIENT kind, the backend's system and operation, the server if it has one."""
+    attributes = dict(span.attributes or {})
+    assert span.kind is SpanKind.CLIENT
+    assert attributes["db.system.name"] == system
+    assert attributes["db.operation.name"] == span.name
+    assert ("server.address" in attributes) is has_server
+    assert ("server.port" in attributes) is has_server
+    assert "error.type" not in attributes
