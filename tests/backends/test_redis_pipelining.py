@@ -253,3 +253,52 @@ async def test_a_cluster_pipeline_sent_to_the_wrong_node_follows_the_redirects(
         monkeypatch.setattr(Pipelining, "_node_pipeline", counting)
         assert await asyncio.gather(*(store.get(key) for key in keys)) == [key.encode() for key in keys]
         assert moved and max(moved) > 1  # batches did go to the one (mostly wrong) node
+
+
+async def test_a_pipeline_arms_one_timer_for_all_its_replies(
+    redis_server: RedisEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its replies are read under one socket-timeout timer (redis-py's own pipeline arms one per reply)."""
+    async with RedisStore(redis_server.url, namespace=f"pl-{uuid.uuid4().hex[:12]}:") as store:
+        keys = [f"timer/{i}" for i in range(TASKS)]
+        await store.mset([(key, key.encode(), 30) for key in keys])
+        await warm(store)
+        loop = asyncio.get_running_loop()
+        timers = 0
+        original = type(loop).call_at
+
+        def counting(self: asyncio.AbstractEventLoop, when: float, callback: Any, *args: Any, **kw: Any) -> Any:
+            nonlocal timers
+            timers += 1
+            return original(self, when, callback, *args, **kw)
+
+        batches, requests = store.pipelining.batches, store.pipelining.requests
+        monkeypatch.setattr(type(loop), "call_at", counting)
+        found = await asyncio.gather(*(store.get(key) for key in keys))
+        monkeypatch.undo()
+        assert found == [key.encode() for key in keys]
+        sent = store.pipelining.batches - batches
+        assert store.pipelining.requests - requests == TASKS and sent < TASKS  # they did share pipelines
+        # per pipeline (or lone call): one for its replies, one for the pool's wait for a connection; 64+ if per reply
+        assert timers <= 2 * sent
+
+
+async def test_a_stalled_server_fails_a_pipeline_after_one_timeout_and_drops_its_connection(
+    redis_server: RedisEndpoint,
+) -> None:
+    """The pipeline out while the server answers nothing fails all its calls (a redis TimeoutError, as a
+    lone read raises, turned into StoreError); its connection, with replies still due on it, is dropped,
+    so no later call reads a stale reply."""
+    url = f"{redis_server.url}?socket_timeout=0.2&retries=0"
+    async with RedisStore(url, namespace=f"pl-{uuid.uuid4().hex[:12]}:") as store:
+        keys = [f"stall/{i}" for i in range(TASKS)]
+        await store.mset([(key, key.encode(), 30) for key in keys])
+        await warm(store)
+        async with aioredis.from_url(redis_server.url) as raw:
+            await raw.execute_command("CLIENT", "PAUSE", 600, "ALL")
+        failed = await asyncio.gather(*(store.get(key) for key in keys), return_exceptions=True)
+        assert failed and all(isinstance(error, StoreError) for error in failed), failed
+        assert any("pipeline" in str(error) for error in failed)  # the coalesced ones, not only the lone call
+        await asyncio.sleep(0.7)  # the pause is over; the paused replies arrive on dropped connections only
+        for _ in range(3):
+            assert await asyncio.gather(*(store.get(key) for key in keys)) == [key.encode() for key in keys]
