@@ -36,7 +36,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
-from redis.asyncio.cluster import PipelineCommand
 from redis.asyncio.connection import Connection
 from redis.exceptions import (
     AskError,
@@ -187,28 +186,31 @@ class Pipelining:
         """A cluster batch (all its commands served by one node): written straight to that node's connection.
 
         redis-py's cluster pipeline resolves every command's routing again (a large share of a small
-        command's cost); these are routed already. Commands answered with a redirect (MOVED, ASK,
-        TRYAGAIN: the slot moved), or not answered (the connection failed), go again through a cluster
-        pipeline, which refreshes the topology, follows redirects and retries as redis-py does.
+        command's cost); these are routed already, and their replies are read as on one server (``_exchange``).
+        Commands answered with a redirect (MOVED, ASK, TRYAGAIN: the slot moved), and the whole batch if the
+        connection failed, go again through a cluster pipeline, which refreshes the topology, follows
+        redirects and retries as redis-py does.
         """
         assert self._cluster is not None
         node = self._cluster.get_node(node_name=name)
-        commands = [PipelineCommand(i, *args) for i, args in enumerate(batch)]
-        for cmd in commands:
-            cmd.result = _UNANSWERED
+        replies: list[Any] = [_UNANSWERED] * len(batch)
         if node is not None:
             try:
-                await node.execute_pipeline(commands)
+                connection = node.acquire_connection()  # a full pool raises MaxConnectionsError, a ConnectionError
+                try:
+                    replies = await _exchange(connection, batch, node.response_callbacks)
+                finally:
+                    node.release(connection)
             except (ConnectionError, RedisTimeoutError, OSError):
-                pass  # nothing was answered: the cluster pipeline below sends it all
-        again = [cmd for cmd in commands if _unsettled(cmd.result)]
+                pass  # the batch is sent again below
+        again = [i for i, reply in enumerate(replies) if _unsettled(reply)]
         if again:
             pipe = self._cluster.pipeline()
-            for cmd in again:
-                pipe.execute_command(*cmd.args)
-            for cmd, reply in zip(again, await pipe.execute(raise_on_error=False), strict=True):
-                cmd.result = reply
-        return [cmd.result for cmd in commands]
+            for i in again:
+                pipe.execute_command(*batch[i])
+            for i, reply in zip(again, await pipe.execute(raise_on_error=False), strict=True):
+                replies[i] = reply
+        return replies
 
     async def _load(self, args: Command) -> None:
         """Load the script an ``EVALSHA`` named (every primary of a cluster)."""
