@@ -160,6 +160,41 @@ return page
 """
 
 
+#: Members per ``MGET`` inside ``ITEMS_LUA`` (Lua's ``unpack`` fails past about 8,000 values).
+MGET_CHUNK = 1_000
+
+#: ``LIST_LUA`` that also reads the values: KEYS: the directory's index key. ARGV: offset, count, the
+#: namespace, the prefix. Returns how many it pruned, how many members the page held, then ``key, value``
+#: for each live member starting with the prefix. The data keys are read in the index key's own script:
+#: one server, or (Redis Cluster) a hash-tagged directory, whose keys share the index key's slot.
+ITEMS_LUA = f"""
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local pruned = 0
+if tonumber(ARGV[1]) == 0 then pruned = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) end
+local page = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'LIMIT', ARGV[1], ARGV[2])
+local ns, prefix = ARGV[3], ARGV[4]
+local names, full = {{}}, {{}}
+for _, member in ipairs(page) do
+  if string.sub(member, 1, #prefix) == prefix then
+    names[#names + 1] = member
+    full[#full + 1] = ns .. member
+  end
+end
+local out = {{pruned, #page}}
+for first = 1, #full, {MGET_CHUNK} do
+  local values = redis.call('MGET', unpack(full, first, math.min(first + {MGET_CHUNK} - 1, #full)))
+  for i, value in ipairs(values) do
+    if value then
+      out[#out + 1] = names[first + i - 1]
+      out[#out + 1] = value
+    end
+  end
+end
+return out
+"""
+
+
 def directory(key: str) -> str:
     """Everything up to and including the last ``/`` of ``key`` (``""`` if it has none)."""
     return key[: key.rfind("/") + 1]

@@ -56,6 +56,7 @@ from .index import (
     EXPIRE_LUA,
     INDEX_FUNCTIONS,
     INDEX_PREFIX,
+    ITEMS_LUA,
     LIST_LUA,
     PAGE,
     SET_LUA,
@@ -546,6 +547,37 @@ class RedisStore(SessionKVStore):
             members.extend(member for member in page if member.startswith(wanted))
             if len(page) < PAGE:
                 return decoded(members)
+            offset += PAGE
+
+    async def _items(self, prefix: str) -> list[tuple[str, bytes]]:
+        """One script reads the directory's index and its live values (``ITEMS_LUA``), where ``keys`` would use
+        the index; ``keys`` then ``mget`` otherwise (a SCAN, or a cluster directory without a hash tag)."""
+        if self._indexed:
+            folder = directory(prefix)
+            if not self._cluster or hash_tag_end(self.namespace + folder) is not None:
+                found = await self._indexed_items(prefix, folder)
+                if found is not None:
+                    return found
+        return await super()._items(prefix)
+
+    async def _indexed_items(self, prefix: str, folder: str) -> list[tuple[str, bytes]] | None:
+        """Page through ``folder``'s index with the values; ``None`` when scripting is refused."""
+        index_key = self._index_prefix + folder
+        found: list[tuple[str, bytes]] = []
+        offset = 0
+        while True:
+            reply = await self._script("items", ITEMS_LUA, [index_key], [offset, PAGE, self.namespace, prefix])
+            if reply is None:
+                return None
+            pruned, examined = int(reply[0]), int(reply[1])
+            self.keys_examined += pruned + examined
+            for i in range(2, len(reply), 2):
+                try:
+                    found.append((reply[i].decode(), strip(reply[i + 1])))
+                except UnicodeDecodeError:  # not written by sessionkv (see scan.decoded)
+                    continue
+            if examined < PAGE:
+                return found
             offset += PAGE
 
     async def _scan_keys(self, prefix: str) -> list[str]:

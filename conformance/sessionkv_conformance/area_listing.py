@@ -1,4 +1,5 @@
-"""Listing: ``keys(prefix)`` matches literally, respects boundaries and namespaces, lists each key once.
+"""Listing: ``keys(prefix)`` (and ``items(prefix)``) matches literally, respects boundaries and namespaces, lists
+each key once.
 
 It also certifies what listing a directory costs (``capabilities.directory_listing``), counted by
 the store's ``keys_examined``, never timed.
@@ -47,7 +48,7 @@ DISTRACTORS = ["aXb", "ab", "azz", "b*", "xa*b"]
 
 @area("listing")
 class ListingTests:
-    """keys(prefix): literal prefixes, boundaries, whole namespace, churn, expiry."""
+    """keys(prefix) and items(prefix): literal prefixes, boundaries, whole namespace, churn, expiry."""
 
     async def test_keys_prefix_is_literal_not_glob(self, store: SessionKVStore) -> None:
         every = sorted(set(LITERAL_CASES["a"]) | set(DISTRACTORS))
@@ -87,6 +88,9 @@ class ListingTests:
                 return
             await other.mset([("a", b"theirs", 3600), ("other-only", b"theirs", 3600)])
             assert sorted(await store.keys("")) == sorted(mine), "keys('') listed another namespace's keys"
+            assert sorted(await store.items("")) == [(key, b"mine") for key in sorted(mine)], (
+                "items('') listed another namespace's keys or values"
+            )
             assert sorted(await other.keys("")) == ["a", "other-only"]
             assert await store.get("other-only") is None, "get read another namespace"
             assert await store.get("a") == b"mine"
@@ -147,6 +151,27 @@ class ListingTests:
         assert await store.keys("p/") == ["p/long"], "keys(prefix) listed expired keys"
         assert await store.keys("") == ["p/long"], "keys('') listed expired keys"
         assert await store.keys("q/") == []
+
+    async def test_items_gives_each_live_key_with_its_value(self, store: SessionKVStore) -> None:
+        stored = {"d/a": b"1", "d/b": b"", "d/sub/c": b"\x00\xff", "d*": b"glob", "da": b"x", "é/1": b"u", "e": b"y"}
+        await store.mset([(key, value, 3600) for key, value in stored.items()])
+        for prefix in ("", "d", "d/", "d/sub/", "d/a", "d*", "é", "zz", "*"):
+            got = await store.items(prefix)
+            expected = sorted((key, value) for key, value in stored.items() if key.startswith(prefix))
+            assert len(got) == len({key for key, _ in got}), f"items({prefix!r}) returned a key twice"
+            assert sorted(got) == expected, f"items({prefix!r}) gave {sorted(got)!r}, not {expected!r}"
+        listed = sorted(await store.keys("d/"))
+        assert sorted(await store.items("d/")) == list(zip(listed, await store.mget(listed), strict=True)), (
+            "items('d/') differs from keys('d/') then mget"
+        )
+
+    async def test_items_omits_expired_keys(self, store: SessionKVStore) -> None:
+        t = timing(store)
+        await store.mset([("p/short1", b"1", t.short), ("p/long", b"2", t.long), ("p/short2", b"3", t.short)])
+        clock = Clock()
+        await clock.until(t.gone_after(t.short))
+        assert await store.items("p/") == [("p/long", b"2")], "items(prefix) listed expired keys"
+        assert await store.items("") == [("p/long", b"2")], "items('') listed expired keys"
 
     async def test_listing_a_directory_costs_its_entries(self, store: SessionKVStore) -> None:
         kind = store.capabilities.directory_listing

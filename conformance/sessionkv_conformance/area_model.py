@@ -18,7 +18,7 @@ from .runner import adapted, area
 KEYS = ["a", "a/b", "ab", "é/x", "k*", "%😀"]  # few keys, so operations collide often
 PREFIXES = ["", "a", "a/", "ab", "k", "k*", "é", "%", "z"]
 VALUES = [b"", b"0", b"1", b"\x00\xff", b"long" * 8]
-OP_NAMES = ["set", "set_if", "mset", "get", "mget", "delete", "keys", "expire", "touch"]
+OP_NAMES = ["set", "set_if", "mset", "get", "mget", "delete", "keys", "items", "expire", "touch"]
 MAX_EXAMPLES = 40
 MAX_OPS = 30
 TTL = 3600.0
@@ -54,6 +54,9 @@ async def replay(store: SessionKVStore, ops: list[Op]) -> None:
         elif name == "keys":
             expected = sorted(key for key in model if key.startswith(args[0]))
             assert sorted(await store.keys(args[0])) == expected, where
+        elif name == "items":
+            expected_items = sorted((key, value) for key, value in model.items() if key.startswith(args[0]))
+            assert sorted(await store.items(args[0])) == expected_items, where
         elif name == "expire":
             await store.expire(*args[0], ttl=TTL)
         elif name == "touch":
@@ -77,7 +80,7 @@ def random_ops(rng: random.Random) -> list[Op]:
             ops.append((name, [(rng.choice(KEYS), rng.choice(VALUES)) for _ in range(rng.randrange(0, 5))]))
         elif name == "get":
             ops.append((name, rng.choice(KEYS)))
-        elif name == "keys":
+        elif name in ("keys", "items"):
             ops.append((name, rng.choice(PREFIXES)))
         else:
             ops.append((name, keys()))
@@ -100,6 +103,7 @@ def _hypothesis_check(loop: asyncio.AbstractEventLoop, store: SessionKVStore) ->
         st.tuples(st.just("mget"), keys),
         st.tuples(st.just("delete"), keys),
         st.tuples(st.just("keys"), st.sampled_from(PREFIXES)),
+        st.tuples(st.just("items"), st.sampled_from(PREFIXES)),
         st.tuples(st.just("expire"), keys),
         st.tuples(st.just("touch"), keys),
     )

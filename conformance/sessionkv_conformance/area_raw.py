@@ -91,6 +91,9 @@ class RawStoreTests:
             listed = await raw.keys(prefix)
             problem = no_repeats(listed, f"keys({prefix!r})")
             assert not problem, problem
+            if callable(getattr(raw, "items", None)):  # its own items, optional
+                problem = no_repeats([key for key, _ in await raw.items(prefix)], f"items({prefix!r})")
+                assert not problem, problem
         assert sorted(await raw.keys("d/")) == ["d/j", "d/k"]
 
     async def test_raw_lifecycle_shared_owners_last_close_and_restart(self, store_factory: StoreFactory) -> None:

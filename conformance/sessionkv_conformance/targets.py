@@ -17,7 +17,16 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from sessionkv import AdaptedStore, SessionKVStore, StoreURL, adapt, has_native_touch, open_store, sub_namespace
+from sessionkv import (
+    AdaptedStore,
+    SessionKVStore,
+    StoreURL,
+    adapt,
+    has_native_items,
+    has_native_touch,
+    open_store,
+    sub_namespace,
+)
 
 #: Builds a NOT started store in ``namespace`` on the backend under test.
 StoreFactory = Callable[[str], Any]
@@ -160,8 +169,13 @@ def store_notes(store: SessionKVStore) -> list[str]:
     if isinstance(store, AdaptedStore):
         for name, implemented in store.implements.items():
             if not implemented:
-                # touch has a default (mget then expire) that the suite tests; the versioned writes have none
-                how = "tested through sessionkv's default" if name == "touch" else "not checked (no default exists)"
+                # touch and items have defaults (mget then expire; keys then mget) that the suite tests; the
+                # versioned writes have none
+                how = (
+                    "tested through sessionkv's default"
+                    if name in ("touch", "items")
+                    else "not checked (no default exists)"
+                )
                 notes.append(f"{name}: not implemented (optional); {how}")
         notes.append(
             "input validation: done by sessionkv.adapt before the store is called (bad-input tests certify the "
@@ -172,8 +186,11 @@ def store_notes(store: SessionKVStore) -> list[str]:
             "repeated keys in mset/mget/expire/delete, empty batches, keys listed once, and the lifecycle "
             "(start twice, shared owners, close by the last owner, start after close)"
         )
-    elif not has_native_touch(store):
-        notes.append("touch: not implemented (optional); tested through sessionkv's default")
+    else:
+        if not has_native_touch(store):
+            notes.append("touch: not implemented (optional); tested through sessionkv's default")
+        if not has_native_items(store):
+            notes.append("items: not implemented (optional); tested through sessionkv's default (keys then mget)")
     return notes
 
 

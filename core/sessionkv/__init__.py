@@ -36,7 +36,7 @@ from .options import DEFAULT_NAMESPACE, NAMESPACE_OPTION, Option, resolve_option
 from .periodic import Periodic
 from .plugins import ENTRY_POINT_GROUP, BackendSpec, hookimpl, hookspec, lazy_exports
 from .registry import HeartbeatResult, NodeInfo, SessionInfo, SessionNode, SessionRegistry
-from .store import SessionKVStore, has_native_touch, supports_versions
+from .store import SessionKVStore, has_native_items, has_native_touch, supports_versions
 from .tiered import TieredStore, tiered
 from .url import Host, StoreURL, redact
 from .versioned import Version, Versioned
@@ -84,6 +84,7 @@ __all__ = [
     "Versioned",
     "adapt",
     "check_namespace",
+    "has_native_items",
     "has_native_touch",
     "hookimpl",
     "hookspec",

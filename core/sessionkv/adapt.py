@@ -2,7 +2,7 @@
 
 A "stranger" is any object with the published methods (``start``, ``close``, ``set``, ``mset``,
 ``get``, ``mget``, ``expire``, ``keys``, ``delete``), whatever it subclasses. The adapter gives it
-the shared validation, de-duplication and the default ``touch``; ``capabilities`` may be a
+the shared validation, de-duplication and the defaults of ``touch`` and ``items``; ``capabilities`` may be a
 ``StoreCapabilities``, a plain mapping of its fields (so a stranger need not import sessionkv), or
 absent ("nothing declared": the defaults of ``StoreCapabilities``). A stranger that counts what its
 listings examine exposes an int ``keys_examined``; the adapter reads it live.
@@ -22,7 +22,7 @@ from .versioned import Version, Versioned
 #: The methods the published interface requires of every store.
 PUBLISHED_METHODS = ("start", "close", "set", "mset", "get", "mget", "expire", "keys", "delete")
 #: Methods sessionkv adds that a stranger may implement; the adapter falls back to defaults otherwise.
-OPTIONAL_METHODS = ("touch", "add", "get_versioned", "cas", "delete_if")
+OPTIONAL_METHODS = ("touch", "items", "add", "get_versioned", "cas", "delete_if")
 #: The optional methods that make up versioned (concurrency) support: all or nothing.
 VERSIONED_METHODS = ("add", "get_versioned", "cas", "delete_if")
 
@@ -68,6 +68,7 @@ class AdaptedStore(SessionKVStore):
         # the wrapped store owns its prefix (whatever its shape): kept as is, as a raw key prefix
         self.namespace = KeyPrefix(namespace) if isinstance(namespace, str) else DEFAULT_NAMESPACE
         self._native_touch = callable(getattr(inner, "touch", None))
+        self._native_items = callable(getattr(inner, "items", None))
         declared_system = getattr(inner, "db_system_name", None)  # OpenTelemetry db.system.name
         self.db_system_name = declared_system if isinstance(declared_system, str) else "other_sql"
 
@@ -115,6 +116,11 @@ class AdaptedStore(SessionKVStore):
 
     async def _keys(self, prefix: str) -> list[str]:
         return list(await self.inner.keys(prefix))
+
+    async def _items(self, prefix: str) -> list[tuple[str, bytes]]:
+        if self._native_items:
+            return [(key, value) for key, value in await self.inner.items(prefix)]
+        return await super()._items(prefix)
 
     def _supports_versions(self) -> bool:
         return all(self.implements[name] for name in VERSIONED_METHODS)

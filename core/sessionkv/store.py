@@ -31,6 +31,10 @@ Contract (the conformance suite certifies exactly this text):
   (its keys are ``s/{<call>}/<session>``: tagged, so a call's lookup costs the call on a cluster too).
 - ``touch(keys, ttl)`` (optional, with a default) does what ``expire`` does and returns the keys
   that were missing; heartbeats use it to re-write only lost records.
+- ``items(prefix)`` (optional, with a default) returns ``(key, value)`` for every unexpired key
+  starting with ``prefix``, each once, in any order: what ``keys(prefix)`` then ``mget`` give,
+  without the keys that expire in between. The default is exactly those two calls; a backend
+  overrides it with one round trip (Redis: one script). The registry reads a call's sessions so.
 - ``delete(keys)`` ignores missing keys; an empty list does nothing.
 - Every store has a ``namespace`` (default ``"sessionkv:"``) prepended to keys on the server;
   ``keys()`` returns keys without it and never sees other namespaces. A namespace is one segment
@@ -58,7 +62,7 @@ above are defined once, here, and marked ``@final``. Each validates its input wi
 ``sessionkv.validation`` (keys checked, values as ``bytes``, ttls as floats >= ``min_ttl``,
 batches de-duplicated and non-empty) and then calls the protected method of the same name that a
 backend implements: ``_set``, ``_get``, ``_expire``, ``_keys``, ``_delete`` (required) and
-``_mset``, ``_mget``, ``_touch``, ``_start``, ``_close`` (optional, with the defaults below).
+``_mset``, ``_mget``, ``_touch``, ``_items``, ``_start``, ``_close`` (optional, with the defaults below).
 A backend never re-checks input; mypy flags one that overrides a public method, and defining one
 raises ``TypeError`` at class creation. A store written against the published method names (that
 does not subclass this class) is wrapped by ``sessionkv.adapt`` to get the same validation.
@@ -95,6 +99,7 @@ TEMPLATE_METHODS = (
     "expire",
     "touch",
     "keys",
+    "items",
     "delete",
     "add",
     "get_versioned",
@@ -282,6 +287,15 @@ class SessionKVStore(abc.ABC):
         return unique(await traced(self, "keys", self._keys(check_prefix(prefix))))
 
     @final
+    async def items(self, prefix: str = "") -> list[tuple[str, bytes]]:
+        """``(key, value)`` of every live key starting with ``prefix``, namespace stripped, each key once."""
+        found = await traced(self, "items", self._items(check_prefix(prefix)))
+        first: dict[str, bytes] = {}
+        for key, value in found:
+            first.setdefault(key, value)  # a repeated key: its first pair kept
+        return list(first.items())
+
+    @final
     async def delete(self, keys: list[str]) -> None:
         """Delete ``keys``; missing ones are ignored."""
         checked = unique(check_keys(keys, self.capabilities))
@@ -362,6 +376,18 @@ class SessionKVStore(abc.ABC):
     async def _keys(self, prefix: str) -> list[str]:
         """Live keys starting with ``prefix`` (repeats allowed: the base removes them)."""
 
+    async def _items(self, prefix: str) -> list[tuple[str, bytes]]:
+        """Live ``(key, value)`` pairs under ``prefix`` (repeats allowed: the base removes them).
+
+        Default: ``_keys`` then ``_mget`` (two round trips; a key expiring in between is left out);
+        backends override it with one.
+        """
+        keys = unique(await self._keys(prefix))
+        if not keys:
+            return []
+        values = await self._mget(keys)
+        return [(key, value) for key, value in zip(keys, values, strict=True) if value is not None]
+
     @abc.abstractmethod
     async def _delete(self, keys: list[str]) -> None:
         """Delete distinct, checked, non-empty ``keys``; missing ones are ignored."""
@@ -396,6 +422,11 @@ class SessionKVStore(abc.ABC):
 def supports_versions(store: SessionKVStore) -> bool:
     """True when the backend implements ``add``, ``get_versioned``, ``cas`` and ``delete_if``."""
     return store._supports_versions()
+
+
+def has_native_items(store: SessionKVStore) -> bool:
+    """True when the backend implements ``_items`` itself (one round trip) instead of ``keys`` then ``mget``."""
+    return type(store)._items is not SessionKVStore._items
 
 
 def has_native_touch(store: SessionKVStore) -> bool:

@@ -306,3 +306,46 @@ async def test_touch_of_more_keys_than_one_script_call_holds(store: RedisStore, 
     assert after["evalsha"] - before.get("evalsha", 0) == 2
     assert await raw.pttl(store.namespace + live[-1]) > 50_000
     await store.delete(live)
+
+
+async def test_items_reads_a_directory_with_its_values_in_one_round_trip(
+    store: RedisStore, raw: aioredis.Redis, redis_round_trips: SendCounter
+) -> None:
+    """One script lists the directory's index and reads the values (ITEMS_LUA): no SCAN, no second round trip."""
+    await warm_up(store)
+    await store.items("warm-up/")  # loads the script
+    await store.mset([(f"s/other-{i}/x", b"o", 30) for i in range(300)])
+    mine = {f"s/call/{i}": f"v{i}".encode() for i in range(5)} | {"s/call/empty": b""}
+    await store.mset([(key, value, 30) for key, value in mine.items()] + [("s/callx/0", b"x", 30)])
+    await store.set("s/call/gone", b"g", 0.05)
+    await asyncio.sleep(0.1)
+    before, sends, examined = await command_calls(raw), redis_round_trips.sends, store.keys_examined
+    assert sorted(await store.items("s/call/")) == sorted(mine.items())
+    assert redis_round_trips.sends - sends == 1
+    after = await command_calls(raw)
+    assert after["evalsha"] - before.get("evalsha", 0) == 1 and after.get("scan", 0) == before.get("scan", 0)
+    assert after["mget"] - before.get("mget", 0) == 1  # inside the script
+    assert store.keys_examined - examined == len(mine) + 1  # the directory's members, and the expired one pruned
+    assert sorted(await store.items("s/call")) == sorted([*mine.items(), ("s/callx/0", b"x")])
+    assert await store.items("s/call/3") == [("s/call/3", b"v3")]
+    assert await store.items("s/nobody/") == []
+
+
+async def test_items_pages_through_a_large_directory(
+    store: RedisStore, monkeypatch: pytest.MonkeyPatch, redis_round_trips: SendCounter
+) -> None:
+    monkeypatch.setattr("sessionkv_redis.store.PAGE", 4)
+    stored = {f"d/{i:02}": f"{i}".encode() for i in range(10)}
+    await store.mset([(key, value, 30) for key, value in stored.items()])
+    await store.items("warm-up/")
+    sends = redis_round_trips.sends
+    found = await store.items("d/")
+    assert sorted(found) == sorted(stored.items()) and len(found) == len(stored)
+    assert redis_round_trips.sends - sends == 3  # pages of 4, 4 and 2
+
+
+async def test_items_without_the_index_is_keys_then_mget(redis_server: RedisEndpoint) -> None:
+    async with RedisStore(redis_server.url, namespace=unique_namespace(), directory_index=False) as store:
+        await store.mset([("d/a", b"1", 30), ("d/b", b"2", 30), ("e", b"3", 30)])
+        assert sorted(await store.items("d/")) == [("d/a", b"1"), ("d/b", b"2")]
+        assert store.keys_examined >= SCAN_COUNT  # listed by SCAN

@@ -194,6 +194,25 @@ async def test_listing_a_tagged_directory_examines_its_entries_not_the_store(sto
 
 
 @pytest.mark.asyncio
+async def test_items_of_a_tagged_directory_is_one_script_on_its_node(
+    store: RedisStore, redis_round_trips: SendCounter
+) -> None:
+    """The directory's keys share its index key's slot: one script there reads both; others list by SCAN."""
+    mine = {f"s/{{call}}/s{i}": f"v{i}".encode() for i in range(6)}
+    await store.mset([(key, value, 60) for key, value in mine.items()] + [("s/{other}/x", b"o", 60), ("u/1", b"u", 60)])
+    await store.items("s/{warm}/")  # loads the script on that node
+    sends, examined = redis_round_trips.sends, store.keys_examined
+    assert sorted(await store.items("s/{call}/")) == sorted(mine.items())
+    assert redis_round_trips.sends - sends == 1
+    assert store.keys_examined - examined == len(mine)
+    assert await store.items("s/{call}/s2") == [("s/{call}/s2", b"v2")]
+    before = store.keys_examined
+    assert await store.items("u/") == [("u/1", b"u")]  # no tag: keys (a SCAN of every primary) then mget
+    assert store.keys_examined - before >= 3 * SCAN_COUNT
+    await store.delete([*mine, "s/{other}/x", "u/1"])
+
+
+@pytest.mark.asyncio
 async def test_every_write_path_keeps_the_index_exact(store: RedisStore) -> None:
     a, b = "s/{a}/", "s/{b}/"
     await store.set(f"{a}1", b"v", 30)

@@ -86,6 +86,21 @@ class ListsExpiredKeys(MemoryStore):
         return [k for k in list(self._data.items) if k.startswith(prefix)]
 
 
+class ItemsOfExpiredKeys(MemoryStore):
+    """items() (its own, one pass) ignores deadlines: values of expired keys are listed."""
+
+    async def _items(self, prefix: str) -> list[tuple[str, bytes]]:
+        return [(key, entry[0]) for key, entry in list(self._data.items.items()) if key.startswith(prefix)]
+
+
+class ItemsIgnoringThePrefix(MemoryStore):
+    """items() (its own) lists the prefix's whole directory: ``items('d/a')`` also gives ``d/b``."""
+
+    async def _items(self, prefix: str) -> list[tuple[str, bytes]]:
+        folder = prefix[: prefix.rfind("/") + 1]
+        return await super()._items(folder)
+
+
 class ListsOtherNamespaces(MemoryStore):
     """keys('') lists every namespace of the shared data (reads every namespace's dict, not only its own)."""
 
@@ -267,6 +282,8 @@ MUTANTS: dict[type[MemoryStore], list[str]] = {
     TinyTTLMeansForever: ["test_ttl_tiny_and_sub_millisecond_round_up_not_forever"],
     GlobPrefix: ["test_keys_prefix_is_literal_not_glob"],
     ListsExpiredKeys: ["test_keys_omits_expired_keys"],
+    ItemsOfExpiredKeys: ["test_items_omits_expired_keys"],
+    ItemsIgnoringThePrefix: ["test_items_gives_each_live_key_with_its_value", "test_model_based_random_operations"],
     ListsOtherNamespaces: ["test_keys_empty_prefix_lists_whole_namespace_only"],
     ExpireCreatesKeys: ["test_expire_never_creates_missing_key", "test_expire_does_not_revive_expired_key"],
     TouchReportsNothingMissing: ["test_touch_returns_missing_keys_and_refreshes_live_ones"],

@@ -530,7 +530,8 @@ class SessionRegistry:
         return decoded if live else None
 
     async def get_for_call(self, call_id: str) -> list[SessionInfo]:
-        """Every live session of one call across all nodes, oldest first (three store calls)."""
+        """Every live session of one call across all nodes, oldest first (two store calls: ``items`` of the
+        call's directory, one ``mget`` of their nodes' records; Redis answers the first in one script)."""
         await self._require_started()
         return await self._sessions_under(call_prefix(call_id))
 
@@ -541,9 +542,7 @@ class SessionRegistry:
         return sorted(found, key=lambda info: (info.call_id, info.started_at, info.session_id))
 
     async def _sessions_under(self, prefix: str) -> list[SessionInfo]:
-        keys = sorted(await self.store.keys(prefix))
-        values = await self.store.mget(keys) if keys else []
-        decoded = [self._decode(key, raw) for key, raw in zip(keys, values, strict=True) if raw is not None]
+        decoded = [self._decode(key, raw) for key, raw in await self.store.items(prefix)]
         live = await self._live([item for item in decoded if item is not None])
         return sorted((info for info, _ in live), key=lambda info: (info.started_at, info.session_id))
 
@@ -598,12 +597,8 @@ class SessionRegistry:
     async def nodes(self) -> list[NodeInfo]:
         """Every live node (one that heartbeated within the ttl) with its session count."""
         await self._require_started()
-        keys = sorted(await self.store.keys(NODE_PREFIX))
-        values = await self.store.mget(keys) if keys else []
         found: list[NodeInfo] = []
-        for key, raw in zip(keys, values, strict=True):
-            if raw is None:
-                continue
+        for key, raw in await self.store.items(NODE_PREFIX):
             try:
                 found.append(NodeInfo.decode(raw))
             except ValueError as exc:
@@ -613,7 +608,7 @@ class SessionRegistry:
     async def least_loaded(self, k: int = 1) -> list[NodeInfo]:
         """Up to ``k`` live nodes with the most free capacity, most free first ("least connections").
 
-        From the node records alone (one listing of ``n/``, one ``mget``): a node's free capacity is its
+        From the node records alone (one ``items`` of ``n/``): a node's free capacity is its
         ``max_sessions`` minus its sessions, unbounded without ``max_sessions``; full nodes are left out,
         ties go to fewer sessions, then node id.
         """
