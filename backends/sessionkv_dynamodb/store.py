@@ -10,7 +10,8 @@ Times come from this machine's clock, so nodes sharing a table need synchronised
 Costs: ``get`` is one strongly consistent GetItem; ``mget`` is BatchGetItem in chunks of 100;
 ``mset``/``delete`` are BatchWriteItem in chunks of 25; ``set(only_if_exists=True)``, ``expire`` and
 ``touch`` are one conditional write per key (DynamoDB has no batched conditional update), all
-sent concurrently up to ``concurrency`` requests. ``keys(prefix)`` is a Query when ``prefix``
+sent concurrently up to ``concurrency`` requests. ``items(prefix)`` is ``keys``' listing reading the
+values too (no BatchGetItem). ``keys(prefix)`` is a Query when ``prefix``
 determines one partition (every directory does, but ``s/``, ``c/`` and ``a/`` themselves: its key
 condition reads only the items under ``prefix``, so ``directory_listing="indexed"``) and a Scan of the whole
 table otherwise; ``keys_examined`` adds the ``ScannedCount`` of every page (expired items not yet deleted
@@ -532,16 +533,30 @@ class DynamoDBStore(SessionKVStore):
     # -- listing ----------------------------------------------------------------------------------
 
     async def _keys(self, prefix: str) -> list[str]:
-        """A Query of one partition when ``prefix`` determines it; otherwise a Scan filtered on the namespace."""
+        return [key for key in map(stored_key, await self._listed("keys", prefix, False)) if key.startswith(prefix)]
+
+    async def _items(self, prefix: str) -> list[tuple[str, bytes]]:
+        """``keys``' Query (or Scan) reading the values too: one listing, no BatchGetItem after it."""
+        now, found = time.time(), []
+        for item in await self._listed("items", prefix, True):
+            key, value = stored_key(item), _live_value(item, now)
+            if value is not None and key.startswith(prefix):
+                found.append((key, value))
+        return found
+
+    async def _listed(self, op: str, prefix: str, values_too: bool) -> list[Item]:
+        """The live items under ``prefix``: a Query of one partition when ``prefix`` determines it; otherwise a
+        Scan filtered on the namespace. Their key attributes, and with ``values_too`` their value and expiry."""
         values: dict[str, Any] = {":now": _now()}
-        request: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True, "ProjectionExpression": "#sk, #k"}
+        projection, value_names = ("#sk, #k, #v, #exp", ["#v"]) if values_too else ("#sk, #k", [])
+        request: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True, "ProjectionExpression": projection}
         partition = listing_partition(prefix)
         if partition is not None:
             values[":pk"] = {"S": partition_key(self.namespace, partition)[0]}
             values[":prefix"] = {"S": sort_prefix(prefix)}
             request["KeyConditionExpression"] = "#pk = :pk AND begins_with(#sk, :prefix)"
             request["FilterExpression"] = "#exp > :now"
-            request["ExpressionAttributeNames"] = _names("#pk", "#sk", "#exp", "#k")
+            request["ExpressionAttributeNames"] = _names("#pk", "#sk", "#exp", "#k", *value_names)
             call = self.client.query
         else:
             values[":tag"] = {"S": self._tag}
@@ -551,21 +566,21 @@ class DynamoDBStore(SessionKVStore):
                 values[":prefix"] = {"S": sort_prefix(prefix)}
                 condition += " AND begins_with(#sk, :prefix)"
             request["FilterExpression"] = condition
-            request["ExpressionAttributeNames"] = _names("#pk", "#sk", "#exp", "#k", "#ns")
+            request["ExpressionAttributeNames"] = _names("#pk", "#sk", "#exp", "#k", "#ns", *value_names)
             call = self.client.scan
         request["ExpressionAttributeValues"] = values
-        out: list[str] = []
+        out: list[Item] = []
         try:
             while True:
                 reply = await call(**request)
                 self.keys_examined += int(reply.get("ScannedCount", 0))
-                out.extend(key for key in map(stored_key, reply.get("Items", [])) if key.startswith(prefix))
+                out.extend(reply.get("Items", []))
                 last = reply.get("LastEvaluatedKey")
                 if not last:  # a page may be empty after filtering while more follow: only this ends the listing
                     return out
                 request["ExclusiveStartKey"] = last
         except SERVICE_ERRORS as exc:
-            self._raise("keys", exc)
+            self._raise(op, exc)
 
     # -- errors -----------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ class Statements:
     touch: str
     delete: str
     keys: str
+    items: str
     add: str
     get_versioned: str
     cas: str
@@ -63,6 +64,8 @@ class Statements:
             delete=f"DELETE FROM {t} WHERE key = ANY($1::text[])",
             # $1 first key, $2 the key after the range (every row of the range is examined: expired ones too)
             keys=f"SELECT key, expires_at > now() AS live FROM {t} WHERE key >= $1 AND key < $2",
+            # $1, $2 as keys -> (key, value) of every row in range; the value NULL for an expired one
+            items=f"SELECT key, CASE WHEN expires_at > now() THEN value END FROM {t} WHERE key >= $1 AND key < $2",
             # $1 key, $2 value, $3 ttl -> the new version, or no row when a live key is there
             add=f"INSERT INTO {t} AS cur (key, value, expires_at, version) "
             f"VALUES ($1, $2, {expiry.format('$3::float8')}, {version}) {upsert} "

@@ -4,11 +4,12 @@ Layout and DDL: ``sessionkv_postgres.schema``; the SQL: ``sessionkv_postgres.sta
 is one statement, so one round trip: ``get``/``mget`` (``key = ANY($1)``), ``set``/``mset`` (an upsert of
 ``unnest``-ed arrays: all items or none, ``atomic_mset=True``), ``set(only_if_exists=True)``/``expire``/
 ``touch`` (an ``UPDATE`` of live rows only: never creates; ``touch`` returns the updated keys), ``delete``.
-``keys(prefix)`` is one index range ``key >= p AND key < prefix_end(p)`` on the ``COLLATE "C"`` primary key
-(never ``LIKE``), so any prefix costs its own rows (``directory_listing="indexed"``); ``keys_examined`` adds
-every row of the range, expired ones included. ``round_trips`` counts the statements sent. A connection goes
-back to the pool without asyncpg's reset query (``_keep_session``): these statements leave no session state,
-so that query would be a second round trip on every operation.
+``keys(prefix)`` (and ``items``, reading the values too) is one index range ``key >= p AND key <
+prefix_end(p)`` on the ``COLLATE "C"`` primary key (never ``LIKE``), so any prefix costs its own rows
+(``directory_listing="indexed"``); ``keys_examined`` adds every row of the range, expired ones included.
+``round_trips`` counts the statements sent. A connection goes back to the pool without asyncpg's reset
+query (``_keep_session``): these statements leave no session state, so that query would be a second round
+trip on every operation.
 
 Expiry is the server's: rows hold ``expires_at = now() + ttl`` and every read and condition compares it with
 the server's ``now()``, so nodes need no clock sync. Footprint: an expired row is invisible at once and
@@ -249,6 +250,15 @@ class PostgresStore(SessionKVStore):
         self.keys_examined += len(rows)
         cut = len(self._ns)
         return [unescape(row[0][cut:]) for row in rows if row[1]]
+
+    async def _items(self, prefix: str) -> list[tuple[str, bytes]]:
+        """One range read of keys and values (``keys``' range: its cost is the same rows)."""
+        start = self._ns + escape(prefix)
+        end = prefix_end(start) or self._end
+        rows = await self._call("items", lambda conn: conn.fetch(self._sql.items, start, end))
+        self.keys_examined += len(rows)
+        cut = len(self._ns)
+        return [(unescape(row[0][cut:]), row[1]) for row in rows if row[1] is not None]
 
     async def _delete(self, keys: list[str]) -> None:
         full = [self._ns + escape(key) for key in keys]

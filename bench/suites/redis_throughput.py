@@ -4,11 +4,12 @@ Measured with ``bench.concurrency`` (alternating blocks, median of the per-pair 
 on a key (or call) of its own, 100-byte values, ttl 60 s, same server(s) for every side:
 
 - ours: ``RedisStore`` (concurrent calls coalesced into pipelines: one server, or per cluster node;
-  ``sessionkv_redis.pipelining``); ``get_for_call`` through a ``SessionRegistry`` on it.
+  ``sessionkv_redis.pipelining``); ``get_for_call`` through a ``SessionRegistry`` on it (``items`` of
+  the call's directory, one script, then ``MGET`` of the node record).
 - bare: ``redis.asyncio`` (``Redis``/``RedisCluster``, default unbounded pool): ``GET``; ``SET PX``
-  (ours runs the index script instead); for ``get_for_call`` the commands the registry sends
-  (the call directory's listing script, ``MGET`` of its session records, ``MGET`` of their node
-  record), without decoding them.
+  (ours runs the index script instead); for ``get_for_call`` the commands a registry on a plain
+  client needs (the call directory's listing script, ``MGET`` of its session records, ``MGET`` of
+  their node record), without decoding them.
 - aiocache's ``RedisCache`` (one server only: it has no cluster client), ``get``/``set``.
 
 The server-side ceiling is ``redis-benchmark`` (redis-tools) against the same server in the same
@@ -177,7 +178,9 @@ async def run(context: Context) -> None:
             + " (same server)",
             LEVEL_NOTE,
             "Ours coalesces concurrent calls into pipelines (per node in a cluster); bare set is SET PX, ours runs the"
-            " index script. get_for_call: a SessionRegistry against the same three commands on the bare client"
+            " index script. get_for_call: a SessionRegistry (items of the call's directory in one script, then MGET"
+            " of the node record) against the three commands a plain client needs (list the directory, MGET the"
+            " records, MGET the node record)"
             f" ({SESSIONS} sessions per call).",
         )
         context.report.tables.append(table)

@@ -111,6 +111,18 @@ async def test_directory_prefixes_are_queries_and_the_rest_scans(store: DynamoDB
     assert calls.counts["Scan"] == 2
 
 
+async def test_items_is_the_listing_with_values_and_no_batch_get(store: DynamoDBStore) -> None:
+    await store.mset([(k, k.encode(), 30) for k in ("s/c1/a", "s/c1/b", "s/c10/a", "top")] + [("s/c1/e", b"", 30)])
+    await store.set("s/c1/gone", b"g", 30)
+    await backdate(store, "s/c1/gone")  # expired, still in the table
+    calls = count_calls(store.client)
+    assert sorted(await store.items("s/c1/")) == [("s/c1/a", b"s/c1/a"), ("s/c1/b", b"s/c1/b"), ("s/c1/e", b"")]
+    assert sorted(await store.items("")) == sorted(
+        [("s/c1/a", b"s/c1/a"), ("s/c1/b", b"s/c1/b"), ("s/c1/e", b""), ("s/c10/a", b"s/c10/a"), ("top", b"top")]
+    )
+    assert calls.counts == {"Query": 1, "Scan": 1}  # the listing alone: no BatchGetItem after it
+
+
 async def test_listing_follows_pages_that_are_empty_after_filtering(
     store: DynamoDBStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

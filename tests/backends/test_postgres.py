@@ -188,6 +188,7 @@ async def test_every_operation_is_one_round_trip_whatever_the_batch(store: Postg
         ("expire 1000", store.expire(*keys, ttl=60)),
         ("touch 1000", store.touch([*keys, "missing"], 60)),
         ("keys", store.keys("b/")),
+        ("items", store.items("b/")),
         ("add", store.add("n", b"v", 60)),
         ("get_versioned", store.get_versioned("n")),
         ("delete 1000", store.delete(keys)),
