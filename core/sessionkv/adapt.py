@@ -10,6 +10,7 @@ listings examine exposes an int ``keys_examined``; the adapter reads it live.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -68,7 +69,8 @@ class AdaptedStore(SessionKVStore):
         # the wrapped store owns its prefix (whatever its shape): kept as is, as a raw key prefix
         self.namespace = KeyPrefix(namespace) if isinstance(namespace, str) else DEFAULT_NAMESPACE
         self._native_touch = callable(getattr(inner, "touch", None))
-        self._native_items = callable(getattr(inner, "items", None))
+        # a coroutine function only: a store that is also a mapping has a plain ``items()`` of another meaning
+        self._native_items = inspect.iscoroutinefunction(getattr(inner, "items", None))
         declared_system = getattr(inner, "db_system_name", None)  # OpenTelemetry db.system.name
         self.db_system_name = declared_system if isinstance(declared_system, str) else "other_sql"
 
@@ -85,7 +87,8 @@ class AdaptedStore(SessionKVStore):
     @property
     def implements(self) -> dict[str, bool]:
         """Which optional methods the stranger implements itself."""
-        return {name: callable(getattr(self.inner, name, None)) for name in OPTIONAL_METHODS}
+        found = {name: callable(getattr(self.inner, name, None)) for name in OPTIONAL_METHODS}
+        return found | {"items": self._native_items}
 
     async def _start(self) -> None:
         await self.inner.start()

@@ -139,6 +139,41 @@ async def test_adapted_published_store_gets_the_shared_validation() -> None:
     ]
 
 
+class PublishedWithItems(Published):
+    """A published-interface store with its own ``items`` (one pass, which the adapter uses)."""
+
+    async def items(self, prefix: str) -> list[tuple[str, bytes]]:
+        self.calls.append(("items", prefix))
+        return [("a", b"1"), ("a", b"1"), ("b", b"")]
+
+
+class PublishedMapping(Published):
+    """A published-interface store that is also a mapping: its plain ``items()`` means something else."""
+
+    def items(self) -> list[tuple[str, str]]:  # not a listing: never called by the adapter
+        raise AssertionError("the adapter called a mapping's items()")
+
+
+async def test_adapt_uses_a_strangers_own_items_and_else_the_default() -> None:
+    own = PublishedWithItems()
+    async with adapt(own) as store:
+        assert await store.items("p/") == [("a", b"1"), ("b", b"")]  # each key once
+        assert store.implements["items"] is True
+    assert own.calls == [("items", "p/")]
+    mapping = PublishedMapping()
+    async with adapt(mapping) as store:
+        assert await store.items("") == []  # the default: keys, then mget (this stranger holds nothing)
+        assert store.implements["items"] is False
+    assert mapping.calls == [("mget", "a", "b")]
+
+
+async def test_items_default_is_keys_then_mget_of_the_live_ones(store: SessionKVStore) -> None:
+    await store.mset([("d/a", b"1", 30), ("d/b", b"", 30), ("e", b"2", 30)])
+    assert sorted(await store.items("d/")) == [("d/a", b"1"), ("d/b", b"")]
+    with pytest.raises(TypeError):
+        await store.items(None)  # type: ignore[arg-type]
+
+
 async def test_adapt_names_what_a_non_store_lacks() -> None:
     with pytest.raises(TypeError, match="lacks start, close, set, mset, get, mget, expire, keys, delete"):
         adapt(object())
