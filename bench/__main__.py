@@ -23,7 +23,7 @@ from .suites import SUITES
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer pairs, shorter blocks, smaller sizes (< 2 min)")
+    parser.add_argument("--quick", action="store_true", help="fewer pairs, shorter blocks, smaller sizes (about 4 min)")
     parser.add_argument("--only", default="", help=f"comma-separated suites, of: {', '.join(SUITES)}")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="directory for the results")
     args = parser.parse_args(argv)
