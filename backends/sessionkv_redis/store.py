@@ -523,13 +523,21 @@ class RedisStore(SessionKVStore):
             self._raise(op, exc)
         return replies
 
+    def _indexed_folder(self, prefix: str) -> str | None:
+        """``prefix``'s directory when its index answers a listing (a cluster indexes hash-tagged ones only)."""
+        if not self._indexed:
+            return None
+        folder = directory(prefix)
+        if self._cluster and hash_tag_end(self.namespace + folder) is None:
+            return None
+        return folder
+
     async def _keys(self, prefix: str) -> list[str]:
-        if self._indexed:
-            folder = directory(prefix)
-            if not self._cluster or hash_tag_end(self.namespace + folder) is not None:
-                found = await self._indexed_keys(prefix, folder)
-                if found is not None:
-                    return found
+        folder = self._indexed_folder(prefix)
+        if folder is not None:
+            found = await self._indexed_keys(prefix, folder)
+            if found is not None:
+                return found
         return await self._scan_keys(prefix)
 
     async def _indexed_keys(self, prefix: str, folder: str) -> list[str] | None:
@@ -552,12 +560,11 @@ class RedisStore(SessionKVStore):
     async def _items(self, prefix: str) -> list[tuple[str, bytes]]:
         """One script reads the directory's index and its live values (``ITEMS_LUA``), where ``keys`` would use
         the index; ``keys`` then ``mget`` otherwise (a SCAN, or a cluster directory without a hash tag)."""
-        if self._indexed:
-            folder = directory(prefix)
-            if not self._cluster or hash_tag_end(self.namespace + folder) is not None:
-                found = await self._indexed_items(prefix, folder)
-                if found is not None:
-                    return found
+        folder = self._indexed_folder(prefix)
+        if folder is not None:
+            found = await self._indexed_items(prefix, folder)
+            if found is not None:
+                return found
         return await super()._items(prefix)
 
     async def _indexed_items(self, prefix: str, folder: str) -> list[tuple[str, bytes]] | None:
