@@ -147,17 +147,24 @@ return 1
 """
 )
 
-#: KEYS: the directory's index key. ARGV: offset, count. Prunes expired members (on the first page) and
-#: returns how many it pruned, then a page of live members.
-LIST_LUA = """
+#: The start of every listing script: KEYS[1] the directory's index key, ARGV[1] offset, ARGV[2] count.
+#: Prunes expired members (on the first page: ``pruned``) and reads a ``page`` of live members.
+LIST_PAGE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local pruned = 0
 if tonumber(ARGV[1]) == 0 then pruned = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) end
 local page = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'LIMIT', ARGV[1], ARGV[2])
+"""
+
+#: ``LIST_PAGE_LUA``, returning how many it pruned, then the page of live members.
+LIST_LUA = (
+    LIST_PAGE_LUA
+    + """
 table.insert(page, 1, pruned)
 return page
 """
+)
 
 
 #: Members per ``MGET`` inside ``ITEMS_LUA`` (Lua's ``unpack`` fails past about 8,000 values).
@@ -167,12 +174,9 @@ MGET_CHUNK = 1_000
 #: namespace, the prefix. Returns how many it pruned, how many members the page held, then ``key, value``
 #: for each live member starting with the prefix. The data keys are read in the index key's own script:
 #: one server, or (Redis Cluster) a hash-tagged directory, whose keys share the index key's slot.
-ITEMS_LUA = f"""
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local pruned = 0
-if tonumber(ARGV[1]) == 0 then pruned = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) end
-local page = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'LIMIT', ARGV[1], ARGV[2])
+ITEMS_LUA = (
+    LIST_PAGE_LUA
+    + f"""
 local ns, prefix = ARGV[3], ARGV[4]
 local names, full = {{}}, {{}}
 for _, member in ipairs(page) do
@@ -193,6 +197,7 @@ for first = 1, #full, {MGET_CHUNK} do
 end
 return out
 """
+)
 
 
 def directory(key: str) -> str:
