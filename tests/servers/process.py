@@ -29,6 +29,10 @@ class ServerStartError(RuntimeError):
     """The server exited or did not become ready in time; the message ends with its log tail."""
 
 
+class PortTakenError(ServerStartError):
+    """Another process answered on the port this server was to listen on."""
+
+
 def free_port(host: str = LOOPBACK) -> int:
     """A TCP port nobody listens on right now (the kernel picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -64,6 +68,56 @@ def wait_for_cluster(nodes: Sequence[ServerProcess], ready: ReadyProbe, what: st
         time.sleep(0.05)
 
 
+def listening_inodes(port: int) -> set[str] | None:
+    """The inodes of the TCP sockets listening on ``port`` (any address), or None where /proc/net is absent."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            if table.endswith("6"):
+                continue
+            return None
+        for line in lines:
+            fields = line.split()
+            # local_address is HEXIP:HEXPORT; state 0A is LISTEN
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (read from /proc/PID/task/*/children)."""
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                todo.extend(int(child) for child in children.read_text().split())
+    return tree
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """Whether the process ``pid`` (or a child of it) holds the socket listening on ``port``.
+
+    A ready probe alone cannot tell: when two test workers pick the same free port, the second server fails
+    to bind but the probe reaches the first one, and a test would then signal a process that serves nothing.
+    True where /proc cannot tell.
+    """
+    inodes = listening_inodes(port)
+    if inodes is None:
+        return True
+    sockets = {f"socket:[{inode}]" for inode in inodes}
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            for fd in os.scandir(f"/proc/{member}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd.path) in sockets:
+                        return True
+    return False
+
+
 def find_binary(name: str) -> str | None:
     """The full path of ``name`` on PATH (or in /usr/sbin, /usr/local/bin), or None."""
     return shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin:/usr/local/bin")
@@ -91,6 +145,7 @@ class ServerProcess:
         self.ready = ready or (lambda server: tcp_accepts(server.host, server.port))
         self.host = LOOPBACK
         self.port = port if port is not None else free_port()
+        self._port_chosen_here = port is None
         self._own_workdir = workdir is None
         self.workdir = workdir if workdir is not None else Path(tempfile.mkdtemp(prefix=f"{name}-"))
         self.env = env
@@ -108,7 +163,19 @@ class ServerProcess:
         return self._proc is not None and self._proc.poll() is None
 
     def start(self) -> ServerProcess:
-        """Launch the process and block until ``ready`` passes; raise ``ServerStartError`` otherwise."""
+        """Launch the process and block until ``ready`` passes on a port this process holds; raise
+        ``ServerStartError`` otherwise. A port this object picked and another process took is picked again."""
+        for _ in range(3):
+            try:
+                return self._start_once()
+            except PortTakenError:
+                if not self._port_chosen_here:
+                    raise
+                self.port = free_port()
+                self.log_path = self.workdir / f"{self.name}-{self.port}.log"
+        return self._start_once()
+
+    def _start_once(self) -> ServerProcess:
         if self.running:
             return self
         argv = list(self.command(self.port, self.workdir))
@@ -124,7 +191,11 @@ class ServerProcess:
                 self._proc = None
                 raise ServerStartError(f"{self.name} exited with code {code} on start:\n{self.log_tail()}")
             if self.ready(self):
-                return self
+                if listens_on(self._proc.pid, self.port):
+                    return self
+                pid = self._proc.pid
+                self.stop()
+                raise PortTakenError(f"{self.name}: port {self.port} answered, but not from pid {pid}")
             time.sleep(0.02)
         self.stop()
         raise ServerStartError(f"{self.name} not ready after {self.startup_timeout} s:\n{self.log_tail()}")
