@@ -18,6 +18,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 
 from sessionkv import NAMESPACE_OPTION, ConfigurationError, Option, StoreURL, resolve_options
 
+from .index import INDEX_TYPES, SORTED_SET
 from .sentinel import SENTINEL_OPTIONS, SentinelSettings, build_sentinel_client, parse_service, sentinel_kwargs
 
 SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "redis+sentinel")
@@ -30,6 +31,12 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise ValueError("expected a whole number >= 0")
     return value
+
+
+def _index_type(text: str) -> str:
+    if text.lower() not in INDEX_TYPES:
+        raise ValueError(f"expected one of {', '.join(INDEX_TYPES)}")
+    return text.lower()
 
 
 def _cert_reqs(text: str) -> str:
@@ -54,6 +61,14 @@ COMMON_OPTIONS: dict[str, Option] = {
         True,
         "keep a sorted-set index per directory, so keys('dir/') costs its entries, not a SCAN "
         "(on a cluster: directories holding a {hash tag})",
+    ),
+    "index_type": Option(
+        str,
+        SORTED_SET,
+        "how the directory index is kept: sorted_set (any server; writes prune expired entries) or hash "
+        "(a field per key that the server expires with it: cheaper writes; Redis 7.4+ or Valkey 9+; every "
+        "store sharing a namespace must use the same)",
+        parse=_index_type,
     ),
 }
 DB_OPTIONS: dict[str, Option] = {
@@ -95,6 +110,7 @@ class RedisConfig:
     socket_path: str | None = None
     directory_index: bool = False
     sentinel: SentinelSettings | None = None
+    index_type: str = SORTED_SET
 
     @classmethod
     def from_url(cls, url: StoreURL, overrides: dict[str, Any]) -> RedisConfig:
@@ -140,7 +156,20 @@ class RedisConfig:
                 raise ConfigurationError(f"{scheme}:// takes one host; use redis+cluster:// for several: {url}")
             connection["db"] = _database(url, opts["db"])
         indexed = bool(opts["directory_index"])
-        return cls(url, opts["namespace"], cluster, connection, opts["max_connections"], socket_path, indexed, sentinel)
+        index_type = COMMON_OPTIONS["index_type"].from_text("index_type", str(opts["index_type"]))
+        if not indexed and index_type != SORTED_SET:
+            raise ConfigurationError(f"index_type={index_type} needs directory_index=true, got {url}")
+        return cls(
+            url,
+            opts["namespace"],
+            cluster,
+            connection,
+            opts["max_connections"],
+            socket_path,
+            indexed,
+            sentinel,
+            index_type,
+        )
 
     def build_client(self) -> Redis | RedisCluster:
         """A new redis-py asyncio client for this configuration (the caller owns and closes it)."""

@@ -33,7 +33,10 @@ SCAN of every primary. The registry's ``s/{<call>}/`` is such a directory.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+from .versions import cas_script, delete_if_script
 
 #: Prefix of every index key (a NUL byte first: no sessionkv namespace starts with one by accident).
 INDEX_PREFIX = "\x00sessionkv-dir\x00"
@@ -42,8 +45,14 @@ PAGE = 10_000
 #: Expired members a write removes from each index set it touches (bounds the time one write blocks).
 PRUNE = 64
 
-#: ``touched`` index keys and ``settle(now)``: prune a touched set's expired members (at most ``PRUNE``) and
-#: set its expiry to its latest member's deadline (module docstring). Every index-writing script ends with it.
+#: Index types (the ``index_type`` option): how a directory's entries are kept.
+SORTED_SET = "sorted_set"
+HASH = "hash"
+INDEX_TYPES = (SORTED_SET, HASH)
+
+#: Sorted-set entries. ``touched`` index keys and ``settle(now)``: prune a touched set's expired members (at
+#: most ``PRUNE``) and set its expiry to its latest member's deadline (module docstring). Every
+#: index-writing script ends with ``settle``.
 SETTLE_FUNCTIONS = f"""
 local touched = {{}}
 local function settle(now)
@@ -57,46 +66,77 @@ local function settle(now)
 end
 """
 
-INDEX_FUNCTIONS = (
+#: The primitives every index-writing script is built on, one block per index type: ``now_ms()``,
+#: ``add_entry(idx, key, px, now)`` (``key`` expires ``px`` ms after ``now``), ``remove_entry(idx, key)`` and
+#: ``settle(now)``, called once at the end of a script.
+SORTED_SET_ENTRIES = (
     SETTLE_FUNCTIONS
     + """
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local function index(idx, key, score)
-  redis.call('ZADD', idx, score, key)
+local function add_entry(idx, key, px, now)
+  redis.call('ZADD', idx, now + px, key)
   touched[idx] = true
-  local pos = 0
-  while true do
-    local s = string.find(key, '/', pos + 1, true)
-    if not s then break end
-    local sub = idx .. string.sub(key, 1, s)
-    redis.call('ZADD', sub, score, key)
-    touched[sub] = true
-    pos = s
-  end
 end
-local function unindex(idx, key)
+local function remove_entry(idx, key)
   redis.call('ZREM', idx, key)
   touched[idx] = true
-  local pos = 0
-  while true do
-    local s = string.find(key, '/', pos + 1, true)
-    if not s then break end
-    local sub = idx .. string.sub(key, 1, s)
-    redis.call('ZREM', sub, key)
-    touched[sub] = true
-    pos = s
-  end
 end
 """
 )
 
+#: Hash entries (Redis 7.4+, Valkey 9+): a field per key, given the key's own relative ttl in the same script
+#: (scripts see one frozen clock), so the server drops the field when it drops the key, and the hash with its
+#: last field. Nothing to prune or re-time, and no clock to read: ``now_ms`` is a constant.
+HASH_ENTRIES = """
+local function now_ms() return 0 end
+local function add_entry(idx, key, px, now)
+  redis.call('HSET', idx, key, '')
+  redis.call('HPEXPIRE', idx, px, 'FIELDS', 1, key)
+end
+local function remove_entry(idx, key)
+  redis.call('HDEL', idx, key)
+end
+local function settle(now) end
+"""
+
+#: Entries of each index type.
+ENTRIES = {SORTED_SET: SORTED_SET_ENTRIES, HASH: HASH_ENTRIES}
+
+#: ``index``/``unindex`` a key in the index of every directory it lies in (``idx`` is the root's index key).
+_DIRECTORY_FUNCTIONS = """
+local function index(idx, key, px, now)
+  add_entry(idx, key, px, now)
+  local pos = 0
+  while true do
+    local s = string.find(key, '/', pos + 1, true)
+    if not s then break end
+    add_entry(idx .. string.sub(key, 1, s), key, px, now)
+    pos = s
+  end
+end
+local function unindex(idx, key)
+  remove_entry(idx, key)
+  local pos = 0
+  while true do
+    local s = string.find(key, '/', pos + 1, true)
+    if not s then break end
+    remove_entry(idx .. string.sub(key, 1, s), key)
+    pos = s
+  end
+end
+"""
+
+
+def index_functions(entries: str) -> str:
+    """``entries`` plus ``index``/``unindex`` over a key's directories: what one server's scripts run on."""
+    return entries + _DIRECTORY_FUNCTIONS
+
+
 #: KEYS: full keys. ARGV: index prefix, only_if_exists ("1"/"0"), then value, px, key per item.
-SET_LUA = (
-    INDEX_FUNCTIONS
-    + """
+_SET = """
 local now = now_ms()
 local xx = ARGV[2] == '1'
 for i, full in ipairs(KEYS) do
@@ -108,23 +148,20 @@ for i, full in ipairs(KEYS) do
   else
     ok = redis.call('SET', full, ARGV[base + 1], 'PX', px)
   end
-  if ok then index(ARGV[1], ARGV[base + 3], now + px) end
+  if ok then index(ARGV[1], ARGV[base + 3], px, now) end
 end
 settle(now)
 return 1
 """
-)
 
 #: KEYS: full keys. ARGV: index prefix, px, then the key of each full key. Returns positions of missing keys.
-EXPIRE_LUA = (
-    INDEX_FUNCTIONS
-    + """
+_EXPIRE = """
 local now = now_ms()
 local px = tonumber(ARGV[2])
 local missing = {}
 for i, full in ipairs(KEYS) do
   if redis.call('PEXPIRE', full, px) == 1 then
-    index(ARGV[1], ARGV[2 + i], now + px)
+    index(ARGV[1], ARGV[2 + i], px, now)
   else
     missing[#missing + 1] = i
   end
@@ -132,12 +169,9 @@ end
 settle(now)
 return missing
 """
-)
 
 #: KEYS: full keys. ARGV: index prefix, then the key of each full key.
-DELETE_LUA = (
-    INDEX_FUNCTIONS
-    + """
+_DELETE = """
 for i, full in ipairs(KEYS) do
   redis.call('DEL', full)
   unindex(ARGV[1], ARGV[1 + i])
@@ -145,38 +179,60 @@ end
 settle(now_ms())
 return 1
 """
-)
 
-#: The start of every listing script: KEYS[1] the directory's index key, ARGV[1] offset, ARGV[2] count.
-#: Prunes expired members (on the first page: ``pruned``) and reads a ``page`` of live members.
+
+def set_script(entries: str) -> str:
+    """``SET_LUA`` for an index type's ``entries``."""
+    return index_functions(entries) + _SET
+
+
+def expire_script(entries: str) -> str:
+    """``EXPIRE_LUA`` for an index type's ``entries``."""
+    return index_functions(entries) + _EXPIRE
+
+
+def delete_script(entries: str) -> str:
+    """``DELETE_LUA`` for an index type's ``entries``."""
+    return index_functions(entries) + _DELETE
+
+
+#: The sorted-set index's ``index``/``unindex`` functions and scripts.
+INDEX_FUNCTIONS = index_functions(SORTED_SET_ENTRIES)
+SET_LUA = set_script(SORTED_SET_ENTRIES)
+EXPIRE_LUA = expire_script(SORTED_SET_ENTRIES)
+DELETE_LUA = delete_script(SORTED_SET_ENTRIES)
+
+#: The start of every listing script: KEYS[1] the directory's index key, ARGV[1] where to start, ARGV[2] how
+#: many. Reads a ``page`` of live members and a ``head``: for a sorted set, how many expired members it pruned
+#: (on the first page, ARGV[1] an offset); for a hash, the cursor of the next page (``0``: the last one;
+#: ARGV[1] a cursor; expired fields are never returned, and a member may come twice, as with any SCAN).
 LIST_PAGE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local pruned = 0
-if tonumber(ARGV[1]) == 0 then pruned = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) end
+local head = 0
+if tonumber(ARGV[1]) == 0 then head = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) end
 local page = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'LIMIT', ARGV[1], ARGV[2])
 """
+HASH_LIST_PAGE_LUA = """
+local scanned = redis.call('HSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2], 'NOVALUES')
+local head, page = scanned[1], scanned[2]
+"""
+LIST_PAGES = {SORTED_SET: LIST_PAGE_LUA, HASH: HASH_LIST_PAGE_LUA}
 
-#: ``LIST_PAGE_LUA``, returning how many it pruned, then the page of live members.
-LIST_LUA = (
-    LIST_PAGE_LUA
-    + """
-table.insert(page, 1, pruned)
+#: A listing page: ``head``, then the page's members.
+_LIST = """
+table.insert(page, 1, head)
 return page
 """
-)
-
 
 #: Members per ``MGET`` inside ``ITEMS_LUA`` (Lua's ``unpack`` fails past about 8,000 values).
 MGET_CHUNK = 1_000
 
-#: ``LIST_LUA`` that also reads the values: KEYS: the directory's index key. ARGV: offset, count, the
-#: namespace, the prefix. Returns how many it pruned, how many members the page held, then ``key, value``
-#: for each live member starting with the prefix. The data keys are read in the index key's own script:
-#: one server, or (Redis Cluster) a hash-tagged directory, whose keys share the index key's slot.
-ITEMS_LUA = (
-    LIST_PAGE_LUA
-    + f"""
+#: A listing page with the values: ARGV[3] the namespace, ARGV[4] the prefix. Returns ``head``, how many
+#: members the page held, then ``key, value`` for each live member starting with the prefix. The data keys are
+#: read in the index key's own script: one server, or (Redis Cluster) a hash-tagged directory, whose keys share
+#: the index key's slot.
+_ITEMS = f"""
 local ns, prefix = ARGV[3], ARGV[4]
 local names, full = {{}}, {{}}
 for _, member in ipairs(page) do
@@ -185,7 +241,7 @@ for _, member in ipairs(page) do
     full[#full + 1] = ns .. member
   end
 end
-local out = {{pruned, #page}}
+local out = {{head, #page}}
 for first = 1, #full, {MGET_CHUNK} do
   local values = redis.call('MGET', unpack(full, first, math.min(first + {MGET_CHUNK} - 1, #full)))
   for i, value in ipairs(values) do
@@ -197,7 +253,50 @@ for first = 1, #full, {MGET_CHUNK} do
 end
 return out
 """
-)
+
+
+def list_script(index_type: str) -> str:
+    """The listing script of ``index_type``: ``head``, then a page of members."""
+    return LIST_PAGES[index_type] + _LIST
+
+
+def items_script(index_type: str) -> str:
+    """The listing script of ``index_type`` that also reads the values (see ``_ITEMS``)."""
+    return LIST_PAGES[index_type] + _ITEMS
+
+
+LIST_LUA = list_script(SORTED_SET)
+ITEMS_LUA = items_script(SORTED_SET)
+
+
+@dataclass(frozen=True)
+class Scripts:
+    """One server's scripts for one index type (a cluster's are ``tagged.TaggedScripts``)."""
+
+    set: str
+    expire: str
+    delete: str
+    cas: str
+    delete_if: str
+    list: str
+    items: str
+
+    @classmethod
+    def of(cls, index_type: str) -> Scripts:
+        entries = ENTRIES[index_type]
+        functions = index_functions(entries)
+        return cls(
+            set_script(entries),
+            expire_script(entries),
+            delete_script(entries),
+            cas_script(functions),
+            delete_if_script(functions),
+            list_script(index_type),
+            items_script(index_type),
+        )
+
+
+SCRIPTS = {index_type: Scripts.of(index_type) for index_type in INDEX_TYPES}
 
 
 def directory(key: str) -> str:

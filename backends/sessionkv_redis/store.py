@@ -51,26 +51,11 @@ from sessionkv.coalesce import Coalescer, Failed
 
 from . import tagged
 from .config import ALL_OPTIONS, RedisConfig
-from .index import (
-    DELETE_LUA,
-    EXPIRE_LUA,
-    INDEX_FUNCTIONS,
-    INDEX_PREFIX,
-    ITEMS_LUA,
-    LIST_LUA,
-    PAGE,
-    SET_LUA,
-    directory,
-    hash_tag_end,
-    set_args,
-)
+from .index import HASH, INDEX_PREFIX, PAGE, SCRIPTS, SORTED_SET, directory, hash_tag_end, set_args
 from .pipelining import DEFAULT_INFLIGHT, Pipelining
 from .scan import decoded, scan_matching
 from .server import SERVER_ERRORS, bulk_limit, client_password, quiet_close, scripting_refused
-from .versions import HEADER_SIZE, Stamper, cas_script, delete_if_script, split, strip
-
-CAS_LUA = cas_script(INDEX_FUNCTIONS)
-DELETE_IF_LUA = delete_if_script(INDEX_FUNCTIONS)
+from .versions import HEADER_SIZE, Stamper, split, strip
 
 #: Index key (after the index prefix) that ``start`` lists to check scripting: no directory ends with NUL.
 PROBE_KEY = "probe\x00"
@@ -156,6 +141,9 @@ class RedisStore(SessionKVStore):
         self.keys_examined = 0
         self._scripts_allowed = True
         self._index_prefix = INDEX_PREFIX + self.namespace
+        self.index_type = self._config.index_type if self._config is not None else SORTED_SET
+        self._lua = SCRIPTS[self.index_type]
+        self._tagged_lua = tagged.SCRIPTS[self.index_type]
         self._stamper = Stamper()
         self._scripts: dict[str, Any] = {}
         self._client: Redis | RedisCluster | None = None
@@ -223,14 +211,33 @@ class RedisStore(SessionKVStore):
 
     async def _probe_scripting(self) -> None:
         """Load the listing script by running it once (on a key no directory uses), so a server that refuses
-        Lua turns the index off, and ``capabilities.directory_listing`` to ``"scan"``, before the first call."""
+        Lua turns the index off, and ``capabilities.directory_listing`` to ``"scan"``, before the first call.
+        ``index_type=hash`` first checks that the server expires hash fields (``StoreError`` if not)."""
         try:
-            await self._script("start", LIST_LUA, [self._index_prefix + PROBE_KEY], [0, 0])
+            if self.index_type == HASH:
+                await self._check_field_expiry()
+            await self._script("start", self._lua.list, [self._index_prefix + PROBE_KEY], [0, 1])
         except BaseException:
             client, self._client = self._client, None
             if client is not None and self.owns_client:
                 await quiet_close(client)
             raise
+
+    async def _check_field_expiry(self) -> None:
+        """``StoreError`` unless the server has ``HPEXPIRE`` (hash field expiry: Redis 7.4+, Valkey 9+): it is
+        sent on the probe key, which holds nothing, so it changes nothing."""
+        probe = self._index_prefix + PROBE_KEY
+        try:
+            await self._call(probe, "HPEXPIRE", probe, 1, "FIELDS", 1, "probe")
+        except ResponseError as exc:
+            if "unknown command" not in str(exc).lower():
+                self._raise("start", exc)
+            raise StoreError(
+                f"index_type=hash needs hash field expiry (Redis 7.4+ or Valkey 9+), which the server at "
+                f"{self._where()} lacks: use index_type=sorted_set"
+            ) from None
+        except SERVER_ERRORS as exc:
+            self._raise("start", exc)
 
     async def _close(self) -> None:
         await self._sets.drain()
@@ -253,7 +260,7 @@ class RedisStore(SessionKVStore):
                 index_keys = tagged.index_keys(self._index_prefix, ns, key)
                 if index_keys:
                     args = ["1" if only_if_exists else "0", value, ttl_ms(ttl), key, len(index_keys)]
-                    if await self._script("set", tagged.SET_LUA, [ns + key, *index_keys], args) is not None:
+                    if await self._script("set", self._tagged_lua.set, [ns + key, *index_keys], args) is not None:
                         return
         full = self.namespace + key
         try:
@@ -276,7 +283,7 @@ class RedisStore(SessionKVStore):
             batch = [items[i] for i in positions]
             try:
                 args = set_args(self._index_prefix, batch[0][3], [(key, value, px) for key, value, px, _ in batch])
-                done = await self._script("set", SET_LUA, [self.namespace + key for key, _, _, _ in batch], args)
+                done = await self._script("set", self._lua.set, [self.namespace + key for key, _, _, _ in batch], args)
             except StoreError as exc:
                 if len(positions) == 1:
                     outcomes[positions[0]] = Failed(exc)
@@ -302,7 +309,7 @@ class RedisStore(SessionKVStore):
         if self._indexed:
             if not self._cluster:  # one script: atomic like MULTI/EXEC, and the index moves with the keys
                 args = set_args(self._index_prefix, False, [(key, value, ttl_ms(ttl)) for key, value, ttl in items])
-                if await self._script("mset", SET_LUA, [ns + key for key, _, _ in items], args) is not None:
+                if await self._script("mset", self._lua.set, [ns + key for key, _, _ in items], args) is not None:
                     return
             elif await self._tagged_mset(items):
                 return
@@ -327,7 +334,7 @@ class RedisStore(SessionKVStore):
                 key, value, ttl = items[i]
                 pipe.set(ns + key, value, px=ttl_ms(ttl))
 
-        return await self._cluster_batch("mset", queue, tagged.SET_LUA, calls) is not None
+        return await self._cluster_batch("mset", queue, self._tagged_lua.set, calls) is not None
 
     async def _get(self, key: str) -> bytes | None:
         full = self.namespace + key
@@ -403,7 +410,7 @@ class RedisStore(SessionKVStore):
             chunk = keys[start : start + TOUCH_CHUNK]
             if self._indexed:
                 args: list[Any] = [self._index_prefix, ms, *chunk]
-                positions = await self._script("touch", EXPIRE_LUA, [ns + key for key in chunk], args)
+                positions = await self._script("touch", self._lua.expire, [ns + key for key in chunk], args)
             else:
                 positions = await self._script("touch", _TOUCH_LUA, [ns + key for key in chunk], [ms])
             if positions is None:
@@ -426,7 +433,7 @@ class RedisStore(SessionKVStore):
             for i in plan.plain:
                 pipe.pexpire(ns + keys[i], ms)
 
-        replies = await self._cluster_batch("touch", queue, tagged.EXPIRE_LUA, calls)
+        replies = await self._cluster_batch("touch", queue, self._tagged_lua.expire, calls)
         if replies is None:
             return None
         plain, scripted = replies
@@ -541,21 +548,33 @@ class RedisStore(SessionKVStore):
         return await self._scan_keys(prefix)
 
     async def _indexed_keys(self, prefix: str, folder: str) -> list[str] | None:
-        """Page through the sorted set of ``folder`` (``prefix``'s directory); ``None`` when scripting is refused."""
+        """Page through the index of ``folder`` (``prefix``'s directory); ``None`` when scripting is refused."""
         index_key = self._index_prefix + folder
         wanted = prefix.encode()
         members: list[bytes] = []
-        offset = 0
+        start: int | bytes = 0
         while True:
-            reply = await self._script("keys", LIST_LUA, [index_key], [offset, PAGE])
+            reply = await self._script("keys", self._lua.list, [index_key], [start, PAGE])
             if reply is None:
                 return None
-            pruned, page = reply[0], reply[1:]
-            self.keys_examined += int(pruned) + len(page)
+            page = reply[1:]
             members.extend(member for member in page if member.startswith(wanted))
-            if len(page) < PAGE:
-                return decoded(members)
-            offset += PAGE
+            following = self._next_page(reply[0], len(page), start)
+            if following is None:
+                return decoded(dict.fromkeys(members) if self.index_type == HASH else members)
+            start = following
+
+    def _next_page(self, head: Any, count: int, start: int | bytes) -> int | bytes | None:
+        """Where the next page of a listing starts (``None``: this was the last), counting ``keys_examined``.
+
+        A sorted set pages by offset and its ``head`` says how many expired members were pruned; a hash pages
+        by HSCAN cursor, which ``head`` is (``0`` at the end)."""
+        if self.index_type == HASH:
+            self.keys_examined += count
+            return None if int(head) == 0 else bytes(head)
+        self.keys_examined += int(head) + count
+        assert isinstance(start, int)
+        return None if count < PAGE else start + PAGE
 
     async def _items(self, prefix: str) -> list[tuple[str, bytes]]:
         """One script reads the directory's index and its live values (``ITEMS_LUA``), where ``keys`` would use
@@ -570,22 +589,21 @@ class RedisStore(SessionKVStore):
     async def _indexed_items(self, prefix: str, folder: str) -> list[tuple[str, bytes]] | None:
         """Page through ``folder``'s index with the values; ``None`` when scripting is refused."""
         index_key = self._index_prefix + folder
-        found: list[tuple[str, bytes]] = []
-        offset = 0
+        found: dict[str, bytes] = {}
+        start: int | bytes = 0
         while True:
-            reply = await self._script("items", ITEMS_LUA, [index_key], [offset, PAGE, self.namespace, prefix])
+            reply = await self._script("items", self._lua.items, [index_key], [start, PAGE, self.namespace, prefix])
             if reply is None:
                 return None
-            pruned, examined = int(reply[0]), int(reply[1])
-            self.keys_examined += pruned + examined
             for i in range(2, len(reply), 2):
                 try:
-                    found.append((reply[i].decode(), strip(reply[i + 1])))
+                    found[reply[i].decode()] = strip(reply[i + 1])
                 except UnicodeDecodeError:  # not written by sessionkv (see scan.decoded)
                     continue
-            if examined < PAGE:
-                return found
-            offset += PAGE
+            following = self._next_page(reply[0], int(reply[1]), start)
+            if following is None:
+                return list(found.items())
+            start = following
 
     async def _scan_keys(self, prefix: str) -> list[str]:
         """SCAN for ``prefix`` (scan.py); ``keys_examined`` grows by the COUNT hint per SCAN call."""
@@ -606,7 +624,7 @@ class RedisStore(SessionKVStore):
             for start in range(0, len(keys), TOUCH_CHUNK):
                 chunk = keys[start : start + TOUCH_CHUNK]
                 done = await self._script(
-                    "delete", DELETE_LUA, [ns + key for key in chunk], [self._index_prefix, *chunk]
+                    "delete", self._lua.delete, [ns + key for key in chunk], [self._index_prefix, *chunk]
                 )
                 if done is None:
                     break
@@ -629,7 +647,7 @@ class RedisStore(SessionKVStore):
             if plan.plain:
                 pipe.delete(*[ns + keys[i] for i in plan.plain])  # one DEL per slot
 
-        return await self._cluster_batch("delete", queue, tagged.DELETE_LUA, calls) is not None
+        return await self._cluster_batch("delete", queue, self._tagged_lua.delete, calls) is not None
 
     # -- versioned writes: the header token is the version (sessionkv_redis.versions) --------------
 
@@ -648,7 +666,7 @@ class RedisStore(SessionKVStore):
         if version is not None and not isinstance(version, bytes):
             return None  # not a version this backend handed out: it cannot match
         stamped = self._stamper.stamp(value)
-        source, keys, indexed = self._one_key(key, CAS_LUA, tagged.CAS_LUA)
+        source, keys, indexed = self._one_key(key, self._lua.cas, self._tagged_lua.cas)
         args = [version or b"", stamped, ttl_ms(ttl), self._index_prefix, key, indexed]
         written = await self._script("cas", source, keys, args)
         if written is None:
@@ -661,7 +679,7 @@ class RedisStore(SessionKVStore):
     async def _delete_if(self, key: str, version: Version) -> bool:
         if not isinstance(version, bytes):
             return False
-        source, keys, indexed = self._one_key(key, DELETE_IF_LUA, tagged.DELETE_IF_LUA)
+        source, keys, indexed = self._one_key(key, self._lua.delete_if, self._tagged_lua.delete_if)
         deleted = await self._script("delete_if", source, keys, [version, self._index_prefix, key, indexed])
         if deleted is None:
             raise self._unsupported("delete_if (the server refuses Lua scripts)")

