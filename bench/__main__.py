@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--only NAME[,NAME]] [--out DIR]``: run the suites, write latest.md and latest.png.
+"""``python -m bench [--quick | --smoke] [--only NAME[,NAME]] [--out DIR]``: run the suites, write latest.md/.png.
 
 Starts every server it needs on loopback ports (as the tests do) and stops them by PID at the end.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import ROOT
 from .chart import draw
-from .ratio import FULL, QUICK
+from .ratio import FULL, QUICK, SMOKE
 from .report import Report, render
 from .servers import Servers
 from .suite import Context
@@ -23,7 +23,11 @@ from .suites import SUITES
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer pairs, shorter blocks, smaller sizes (about 4 min)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="fewer pairs, shorter blocks, smaller sizes (about 4 min)")
+    mode.add_argument(
+        "--smoke", action="store_true", help="quick sizes, one pair of tiny blocks: checks every benchmark runs (CI)"
+    )
     parser.add_argument("--only", default="", help=f"comma-separated suites, of: {', '.join(SUITES)}")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="directory for the results")
     args = parser.parse_args(argv)
@@ -45,7 +49,8 @@ async def run_suites(context: Context, names: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    context = Context(QUICK if args.quick else FULL, Servers(), Report())
+    profile = SMOKE if args.smoke else QUICK if args.quick else FULL
+    context = Context(profile, Servers(), Report())
     started = time.perf_counter()
     try:
         asyncio.run(run_suites(context, args.names))

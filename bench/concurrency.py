@@ -34,6 +34,8 @@ LEVELS = (1, 16, 64)
 #: Seconds of the slower side's block, and pairs of blocks, by profile.
 THROUGHPUT_BLOCK = {True: 0.05, False: 0.25}
 THROUGHPUT_PAIRS = {True: 3, False: 9}
+#: ``--smoke``: one pair of blocks this long (the run only checks that each benchmark works)
+SMOKE_BLOCK = 0.01
 #: Calls per task at most (a fast in-memory side would otherwise calibrate without end).
 MAX_CALLS = 1 << 16
 
@@ -119,13 +121,13 @@ async def compare_throughput(
     subject: TaskCall, baseline: TaskCall, tasks: int, profile: Profile, *, pairs: int | None = None
 ) -> Throughput:
     """``subject`` against ``baseline`` at ``tasks`` concurrent tasks, in alternating adjacent blocks."""
-    block = THROUGHPUT_BLOCK[profile.quick]
+    block = SMOKE_BLOCK if profile.smoke else THROUGHPUT_BLOCK[profile.quick]
     await rate(subject, tasks, 1)  # warm-up: connections of the pool, first keys
     await rate(baseline, tasks, 1)
     calls = await calibrate(subject, baseline, tasks, block)
     ours: list[float] = []
     bare: list[float] = []
-    for i in range(pairs or THROUGHPUT_PAIRS[profile.quick]):
+    for i in range(1 if profile.smoke else pairs or THROUGHPUT_PAIRS[profile.quick]):
         if i % 2 == 0:
             ours.append(await rate(subject, tasks, calls))
             bare.append(await rate(baseline, tasks, calls))

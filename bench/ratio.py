@@ -19,15 +19,19 @@ Call = Callable[[], Awaitable[object]]
 
 @dataclass(frozen=True)
 class Profile:
-    """How long to measure: seconds per block, pairs per comparison, and whether this is the quick mode."""
+    """How long to measure: seconds per block, pairs per comparison, whether this is the quick mode (smaller
+    workloads), and whether a smoke run (``--smoke``: every suite once, quick sizes, one pair: CI checks that each
+    benchmark runs; its figures mean nothing)."""
 
     block: float
     pairs: int
     quick: bool
+    smoke: bool = False
 
 
 FULL = Profile(block=0.05, pairs=21, quick=False)
 QUICK = Profile(block=0.01, pairs=5, quick=True)
+SMOKE = Profile(block=0.002, pairs=1, quick=True, smoke=True)
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,7 @@ async def compare(
     subject_times: list[float] = []
     baseline_times: list[float] = []
     ratios: list[float] = []
-    for i in range(pairs or profile.pairs):
+    for i in range(profile.pairs if profile.smoke else pairs or profile.pairs):
         if i % 2 == 0:
             s = await timed(subject, n)
             b = await timed(baseline, n)

