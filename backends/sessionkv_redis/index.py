@@ -18,6 +18,12 @@ new set's missing ttl as infinite). All of it runs in the write's own script: no
 So a directory never listed again disappears from the server with its last key, and listing
 still prunes the rest (``LIST_LUA``).
 
+``index_type=hash`` (Redis 7.4+, Valkey 9+) keeps the same index as hashes instead: a field per key
+and directory, given the key's own ttl in the key's script (``HASH_ENTRIES``), so the server expires the
+entry with the key and drops the hash with its last field; nothing is pruned or re-timed, and a
+listing pages by ``HSCAN`` cursor. Every script is built from one block of entry functions per type
+(``ENTRIES``), so both types share the scripts' logic.
+
 One server indexes every directory; its scripts (below) name the index keys themselves.
 
 Redis Cluster (``tagged.py``) indexes only hash-tagged directories, by this rule. Redis hashes only a
@@ -89,17 +95,46 @@ end
 
 #: Hash entries (Redis 7.4+, Valkey 9+): a field per key, given the key's own relative ttl in the same script
 #: (scripts see one frozen clock), so the server drops the field when it drops the key, and the hash with its
-#: last field. Nothing to prune or re-time, and no clock to read: ``now_ms`` is a constant.
-HASH_ENTRIES = """
+#: last field. Nothing to prune or re-time, and no clock to read: ``now_ms`` is a constant. Additions wait in
+#: ``pending`` (the last ttl of each key wins, as its last SET does) and ``settle`` writes them per directory
+#: and ttl: one ``HSET`` and one ``HPEXPIRE`` for up to ``FIELDS_CHUNK`` keys, so a batch costs two commands a
+#: directory, not two a key.
+FIELDS_CHUNK = 1_000
+HASH_ENTRIES = f"""
+local pending = {{}}
 local function now_ms() return 0 end
 local function add_entry(idx, key, px, now)
-  redis.call('HSET', idx, key, '')
-  redis.call('HPEXPIRE', idx, px, 'FIELDS', 1, key)
+  local keys = pending[idx]
+  if not keys then keys = {{}}; pending[idx] = keys end
+  keys[key] = px
 end
 local function remove_entry(idx, key)
+  if pending[idx] then pending[idx][key] = nil end
   redis.call('HDEL', idx, key)
 end
-local function settle(now) end
+local function settle(now)
+  for idx, keys in pairs(pending) do
+    local by_px = {{}}
+    for key, px in pairs(keys) do
+      local group = by_px[px]
+      if not group then group = {{}}; by_px[px] = group end
+      group[#group + 1] = key
+    end
+    for px, group in pairs(by_px) do
+      for first = 1, #group, {FIELDS_CHUNK} do
+        local last = math.min(first + {FIELDS_CHUNK} - 1, #group)
+        local pairs_ = {{}}
+        for i = first, last do
+          pairs_[#pairs_ + 1] = group[i]
+          pairs_[#pairs_ + 1] = ''
+        end
+        redis.call('HSET', idx, unpack(pairs_))
+        redis.call('HPEXPIRE', idx, px, 'FIELDS', last - first + 1, unpack(group, first, last))
+      end
+    end
+  end
+  pending = {{}}
+end
 """
 
 #: Entries of each index type.

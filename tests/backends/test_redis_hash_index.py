@@ -78,6 +78,35 @@ async def test_a_write_sends_one_set_and_a_field_per_directory(store: RedisStore
     assert sent == {"evalsha": 1, "set": 1, "hset": 3, "hpexpire": 3}
 
 
+async def test_a_batch_sends_two_index_commands_per_directory_and_ttl(store: RedisStore, raw: aioredis.Redis) -> None:
+    """Fields wait until the script's end, then go one HSET and one HPEXPIRE per directory and ttl."""
+    await store.mset([("warm/x", b"v", 30)])
+    await store.touch(["warm/x"], 30)
+    items = [(f"d/{i}", b"v", 30.0) for i in range(100)] + [(f"d/{i}", b"v", 40.0) for i in range(100, 150)]
+    items.append(("d/7", b"again", 50.0))  # repeated: its last ttl wins, in the index as in its key
+    before = await command_calls(raw)
+    await store.mset(items)
+    middle = await command_calls(raw)
+    assert await store.touch([f"d/{i}" for i in range(150)] + ["d/missing"], 60) == ["d/missing"]
+    after = await command_calls(raw)
+    # mset: 3 ttls in d/ and in the root; touch: one ttl, so one HSET and one HPEXPIRE per directory
+    assert (middle["hset"] - before["hset"], middle["hpexpire"] - before["hpexpire"]) == (6, 6)
+    assert (after["hset"] - middle["hset"], after["hpexpire"] - middle["hpexpire"]) == (2, 2)
+    for key in ("d/0", "d/7", "d/149"):
+        key_expiry, fields = await expiry_ms(raw, store, key)
+        assert fields == [key_expiry] * 2
+    assert len(await store.keys("d/")) == 150
+
+
+async def test_a_repeated_key_is_indexed_with_its_last_ttl(store: RedisStore, raw: aioredis.Redis) -> None:
+    await store.mset([("r/k", b"1", 60), ("r/k", b"2", 5)])
+    key_expiry, fields = await expiry_ms(raw, store, "r/k")
+    assert fields == [key_expiry] * 2 and await store.get("r/k") == b"2"
+    await store.mset([("r/k", b"3", 5), ("r/k", b"4", 60)])
+    key_expiry, fields = await expiry_ms(raw, store, "r/k")
+    assert fields == [key_expiry] * 2 and await raw.pttl(store.namespace + "r/k") > 50_000
+
+
 async def test_nothing_is_left_once_keys_lapse_unlisted(store: RedisStore, raw: aioredis.Redis) -> None:
     """The server itself drops expired fields, and a hash with its last field: no listing has to prune."""
     churn = [(f"conv/{i}/state", b"s", 0.3) for i in range(50)] + [(f"flat/{i}", b"f", 0.3) for i in range(50)]
