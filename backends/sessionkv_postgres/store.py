@@ -124,6 +124,9 @@ class PostgresStore(SessionKVStore):
         self.keys_examined = 0
         #: statements this store sent (each one round trip), retries included
         self.round_trips = 0
+        #: sweeps this store completed and the expired rows they deleted (any namespace's)
+        self.sweeps = 0
+        self.swept = 0
 
     @classmethod
     def from_url(cls, url: StoreURL, **overrides: Any) -> PostgresStore:
@@ -310,7 +313,9 @@ class PostgresStore(SessionKVStore):
         while True:
             deleted = int(await self._call("sweep", lambda conn: conn.fetchval(self._sql.sweep, batch)))
             total += deleted
+            self.swept += deleted
             if deleted < batch:
+                self.sweeps += 1
                 return total
 
     async def _last_sweep(self) -> None:

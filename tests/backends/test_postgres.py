@@ -281,6 +281,7 @@ async def test_one_sweep_drains_a_backlog_of_any_size(postgres_server: Endpoint)
         before = swept.round_trips
         assert await swept.sweep() >= 100
         assert swept.round_trips - before >= 34, "100 rows in statements of 3"
+        assert swept.sweeps == 1 and swept.swept >= 100  # counted for operators (sweep_interval=3600: no other)
         assert (await postgres_counts(url, swept.namespace))["total"] == 1
         await swept.delete(["live"])
 
