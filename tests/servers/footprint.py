@@ -111,7 +111,7 @@ async def memcached_counts(url: str, namespace: str) -> Counts:
     for line in lines:
         fields = dict(part.split("=", 1) for part in line.decode().split() if "=" in part)
         key, exp = fields.get("key", ""), int(fields.get("exp", "-1"))
-        if key.startswith(prefix) and (exp == -1 or exp > now - 1):
+        if key.startswith(prefix) and (exp == -1 or exp > now):  # memcached: expired once exp <= its time
             total += 1
     return {"total": total, "curr_items": int(stats["curr_items"])}
 

@@ -14,6 +14,7 @@ for a key goes away when the key does.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -91,9 +92,11 @@ def soak_urls(request: pytest.FixtureRequest) -> list[str]:
 
 @pytest_asyncio.fixture
 async def soak(
-    soak_urls: list[str], request: pytest.FixtureRequest
+    soak_urls: list[str], request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
 ) -> AsyncIterator[tuple[SessionKVStore, list[str], Backend]]:
-    """A started store on a namespace of its own, its servers' URLs and its backend."""
+    """A started store on a namespace of its own, its servers' URLs and its backend. A failing background
+    housekeeping call (a sweep, a lease revocation) is logged at debug level: a failed test shows it."""
+    caplog.set_level(logging.DEBUG, logger="sessionkv.periodic")
     namespace = f"soak-{uuid.uuid4().hex[:10]}:"
     opened = [open_store(url, namespace=namespace) for url in soak_urls]
     store = opened[0] if len(opened) == 1 else tiered(*opened)
