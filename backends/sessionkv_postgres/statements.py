@@ -76,8 +76,11 @@ class Statements:
             "WHERE key = $1 AND version = $4 AND expires_at > now() RETURNING version",
             # $1 key, $2 expected version -> a row when deleted
             delete_if=f"DELETE FROM {t} WHERE key = $1 AND version = $2 AND expires_at > now() RETURNING 1",
-            # $1 batch size -> how many expired rows were deleted (rows another sweep holds are skipped)
-            sweep=f"WITH gone AS (DELETE FROM {t} WHERE key IN (SELECT key FROM {t} WHERE expires_at <= now() "
-            "ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED) AND expires_at <= now() RETURNING 1) "
-            "SELECT count(*) FROM gone",
+            # $1 batch size -> how many expired rows were deleted (rows another sweep holds are skipped). The
+            # batch is locked once, in a materialized CTE, then joined by key: as `key IN (subquery)` a generic
+            # plan ran the locking subquery again for every row (3,400 expired rows: 0.8 s and the whole table
+            # deleted, not one batch; a CI soak's sweeps never finished), while this takes 4 ms per batch
+            sweep=f"WITH doomed AS MATERIALIZED (SELECT key FROM {t} WHERE expires_at <= now() ORDER BY expires_at "
+            f"LIMIT $1 FOR UPDATE SKIP LOCKED), gone AS (DELETE FROM {t} AS expired USING doomed "
+            "WHERE expired.key = doomed.key AND expired.expires_at <= now() RETURNING 1) SELECT count(*) FROM gone",
         )

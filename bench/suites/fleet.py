@@ -225,7 +225,8 @@ async def simulate(url: str, fleet: Fleet, loop: str, rounds: int, target: Targe
 
 
 async def run(context: Context) -> None:
-    fleet = Fleet(2, 20, 50) if context.profile.quick else Fleet(4, 200, 500)
+    profile = context.profile
+    fleet = Fleet(2, 10, 20) if profile.smoke else Fleet(2, 20, 50) if profile.quick else Fleet(4, 200, 500)
     total = fleet.nodes * fleet.sessions
     rounds = ROLLING_SLICES  # one full turn of the rolling refresh
     table = Table(

@@ -43,7 +43,7 @@ def targets(profile: Profile) -> list[Target]:
     quick = profile.quick
     fast_sizes = (1_000,) if quick else (1_000, 10_000)
     slow_sizes = (200,) if quick else (1_000, 10_000)
-    fast_others, slow_others = (20_000, 2_000) if quick else (200_000, 20_000)
+    fast_others, slow_others = (2_000, 200) if profile.smoke else (20_000, 2_000) if quick else (200_000, 20_000)
     return [
         Target("memory", lambda c, ns: "memory://", fast_sizes, fast_others),
         Target("redis", lambda c, ns: c.servers.redis(), fast_sizes, fast_others),

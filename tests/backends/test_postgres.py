@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from servers.footprint import postgres_counts
 from servers.ladder import Endpoint
-from sessionkv import ConfigurationError, StoreNotStartedError, open_store
+from sessionkv import ConfigurationError, StoreNotStartedError, StoreURL, open_store
 from sessionkv_postgres.config import PostgresConfig
 from sessionkv_postgres.keyspace import escape, prefix_end, unescape
 from sessionkv_postgres.schema import ddl
@@ -284,6 +284,40 @@ async def test_one_sweep_drains_a_backlog_of_any_size(postgres_server: Endpoint)
         assert swept.sweeps == 1 and swept.swept >= 100  # counted for operators (sweep_interval=3600: no other)
         assert (await postgres_counts(url, swept.namespace))["total"] == 1
         await swept.delete(["live"])
+
+
+@pytest.mark.asyncio
+async def test_a_sweep_statement_deletes_one_batch_under_a_generic_plan_and_stale_statistics(
+    postgres_server: Endpoint,
+) -> None:
+    """The plan a churned table gets: statistics from when it was empty, and the generic plan of a statement
+    prepared five times. ``key IN (locking subquery)`` then ran the subquery again for every row: one statement
+    deleted all 3,400 expired rows, not a batch of 1,000, and took time quadratic in the table (a CI soak's
+    sweeps never finished). Counted here in statements: 1,000 + 1,000 + 1,000 + 400."""
+    admin = await asyncpg.connect(PostgresConfig.from_url(StoreURL.parse(postgres_server.url), {}).dsn)
+    database = f"generic_{uuid.uuid4().hex[:8]}"
+    try:
+        await admin.execute(f"CREATE DATABASE {database}")
+        await admin.execute(f"ALTER DATABASE {database} SET plan_cache_mode = force_generic_plan")
+        base = postgres_server.url.split("?")[0].rsplit("/", 1)[0]
+        url = f"{base}/{database}?create_table=true&sweep_batch=1000&sweep_interval=3600"
+        async with open_store(url, namespace=namespace()) as swept:
+            assert isinstance(swept, PostgresStore)
+            conn = await asyncpg.connect(swept.config.dsn)
+            try:
+                await conn.execute(f"ANALYZE {swept.config.qualified_table}")  # statistics of the empty table
+            finally:
+                await conn.close()
+            await swept.sweep()
+            await swept.mset([(f"short/{i}", b"v", 0.01) for i in range(3400)] + [("live", b"v", 60)])
+            await asyncio.sleep(0.05)
+            before = swept.round_trips
+            assert await swept.sweep() == 3400
+            assert swept.round_trips - before == 4
+            assert await swept.keys("") == ["live"]
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        await admin.close()
 
 
 @pytest.mark.asyncio

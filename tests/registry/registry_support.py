@@ -140,7 +140,6 @@ SERVER_FIXTURES: dict[str, str | None] = {
     "memory": None,
     "redis": "redis_server",
     "redis-cluster": "redis_cluster",
-    "redis-hash": "redis_hash_server",
     "redis-sentinel": "redis_sentinel",
     "memcached": "memcached_server",
     "etcd": "etcd_server",

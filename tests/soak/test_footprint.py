@@ -24,7 +24,7 @@ import pytest
 import pytest_asyncio
 
 from servers.footprint import LIVE_KEYS, Counts, churn_items, footprint, live_items
-from sessionkv import SessionKVStore, SessionRegistry, open_store, tiered
+from sessionkv import SessionKVStore, SessionRegistry, StoreURL, open_store, tiered
 from sessionkv.registry.keys import call_prefix
 
 #: Short-lived keys per churn test (every tenth adds one in ``hot/``), written in batches of ``BATCH``.
@@ -109,6 +109,25 @@ async def footprints(urls: list[str], namespace: str) -> list[Counts]:
     return [await footprint(url, namespace) for url in urls]
 
 
+async def server_sessions(url: str) -> list[dict[str, object]]:
+    """A PostgreSQL server's other sessions (state, wait, what blocks them, query), for a failure message."""
+    import asyncpg
+
+    from sessionkv_postgres.config import PostgresConfig
+
+    config = PostgresConfig.from_url(StoreURL.parse(url), {})
+    conn = await asyncpg.connect(config.dsn, password=config.password)
+    try:
+        rows = await conn.fetch(
+            "SELECT pid, application_name, state, wait_event_type, wait_event, pg_blocking_pids(pid) AS blocked_by,"
+            " now() - xact_start AS in_xact, left(query, 160) AS query FROM pg_stat_activity"
+            " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        return [dict(row) for row in rows]
+    finally:
+        await conn.close()
+
+
 def bound(live: int) -> int:
     return 3 * live + 20
 
@@ -136,8 +155,10 @@ async def test_ttl_churn_across_many_directories_leaves_only_the_live_keys(
     after = await footprints(urls, store.namespace)
     assert sorted(await store.keys("hot/")) == live_hot
     assert sorted(await store.keys("")) == live_keys
-    sweeps = {name: getattr(store, name) for name in ("sweeps", "swept") if hasattr(store, name)}  # PostgreSQL
-    assert all(counts["total"] <= bound(LIVE_KEYS) for counts in after), (backend.name, before, during, after, sweeps)
+    if not all(counts["total"] <= bound(LIVE_KEYS) for counts in after):
+        sweeps = {name: getattr(store, name) for name in ("sweeps", "swept") if hasattr(store, name)}  # PostgreSQL
+        sessions = [await server_sessions(url) for url in urls if url.startswith("postgres")]
+        raise AssertionError((backend.name, before, during, after, sweeps, sessions))
     if store.capabilities.directory_listing == "indexed":  # the listing costs the live entries only
         examined = store.keys_examined
         assert sorted(await store.keys("hot/")) == live_hot
