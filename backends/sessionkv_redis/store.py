@@ -279,7 +279,7 @@ class RedisStore(SessionKVStore):
                 index_keys = tagged.index_keys(self._index_prefix, ns, key)
                 if index_keys:
                     args = ["1" if only_if_exists else "0", value, ttl_ms(ttl), key, len(index_keys)]
-                    if await self._script("set", self._tagged_lua.set, [ns + key, *index_keys], args) is not None:
+                    if await self._script("set", self._tagged_lua.set_one, [ns + key, *index_keys], args) is not None:
                         return
         full = self.namespace + key
         try:
@@ -302,7 +302,8 @@ class RedisStore(SessionKVStore):
             batch = [items[i] for i in positions]
             try:
                 args = set_args(self._index_prefix, batch[0][3], [(key, value, px) for key, value, px, _ in batch])
-                done = await self._script("set", self._lua.set, [self.namespace + key for key, _, _, _ in batch], args)
+                source = self._lua.set_one if len(batch) == 1 else self._lua.set
+                done = await self._script("set", source, [self.namespace + key for key, _, _, _ in batch], args)
             except StoreError as exc:
                 if len(positions) == 1:
                     outcomes[positions[0]] = Failed(exc)
@@ -320,7 +321,14 @@ class RedisStore(SessionKVStore):
         return outcomes
 
     async def _set_alone(self, item: SetItem) -> bool | Failed:
-        return (await self._send_sets([item]))[0]
+        """A lone ``set`` (its coalescer was idle): the one-key script, sent at once."""
+        key, value, px, only_if_exists = item
+        args = [self._index_prefix, "1" if only_if_exists else "0", value, px, key]
+        try:
+            done = await self._script("set", self._lua.set_one, [self.namespace + key], args)
+        except StoreError as exc:
+            return Failed(exc)
+        return done is not None
 
     async def _mset(self, items: list[tuple[str, bytes, float]]) -> None:
         ns, stamp = self.namespace, self._stamper.stamp
@@ -429,7 +437,8 @@ class RedisStore(SessionKVStore):
             chunk = keys[start : start + TOUCH_CHUNK]
             if self._indexed:
                 args: list[Any] = [self._index_prefix, ms, *chunk]
-                positions = await self._script("touch", self._lua.expire, [ns + key for key in chunk], args)
+                source = self._lua.expire_one if len(chunk) == 1 else self._lua.expire
+                positions = await self._script("touch", source, [ns + key for key in chunk], args)
             else:
                 positions = await self._script("touch", _TOUCH_LUA, [ns + key for key in chunk], [ms])
             if positions is None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from redis.crc import key_slot
 
-from .index import ENTRIES, SORTED_SET, tagged_directories
+from .index import ENTRIES, INDEX_TYPES, ONE_KEY_ENTRIES, SORTED_SET, tagged_directories
 from .versions import cas_script, delete_if_script
 
 #: KEYS: per item, its full key then its n index keys. ARGV: only_if_exists ("1"/"0"), then value, px, key, n per item.
@@ -90,21 +90,33 @@ end
 
 @dataclass(frozen=True)
 class TaggedScripts:
-    """A cluster's index-writing scripts for one index type's entries (index.py ``ENTRIES``)."""
+    """A cluster's index-writing scripts for one index type's entries (index.py ``ENTRIES``).
+
+    ``set_one`` (a lone ``set``), ``cas`` and ``delete_if`` index one key, on the type's one-key entries
+    (index.py ``ONE_KEY_ENTRIES``).
+    """
 
     set: str
+    set_one: str
     expire: str
     delete: str
     cas: str
     delete_if: str
 
     @classmethod
-    def of(cls, entries: str) -> TaggedScripts:
-        one_key = entries + _ONE_KEY_FUNCTIONS
-        return cls(entries + _SET, entries + _EXPIRE, entries + _DELETE, cas_script(one_key), delete_if_script(one_key))
+    def of(cls, entries: str, one_key_entries: str) -> TaggedScripts:
+        one_key = one_key_entries + _ONE_KEY_FUNCTIONS
+        return cls(
+            entries + _SET,
+            one_key_entries + _SET,
+            entries + _EXPIRE,
+            entries + _DELETE,
+            cas_script(one_key),
+            delete_if_script(one_key),
+        )
 
 
-SCRIPTS = {index_type: TaggedScripts.of(entries) for index_type, entries in ENTRIES.items()}
+SCRIPTS = {index_type: TaggedScripts.of(ENTRIES[index_type], ONE_KEY_ENTRIES[index_type]) for index_type in INDEX_TYPES}
 #: The sorted-set index's scripts.
 SET_LUA = SCRIPTS[SORTED_SET].set
 EXPIRE_LUA = SCRIPTS[SORTED_SET].expire
