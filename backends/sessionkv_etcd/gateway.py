@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -74,7 +75,7 @@ class Gateway:
         self._session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
         try:
             version = await self.request("GET", "/version", None)
-            self._prefix = api_prefix(str(version.get("etcdcluster") or version.get("etcdserver") or "3.4.0"))
+            self._prefix = served_prefix(version)
             if self.config.username is not None:
                 await self.authenticate()
         except BaseException:
@@ -163,6 +164,16 @@ def _error_of(data: Any, status: int) -> EtcdRequestError:
         message = message.get("message", str(message))
     code = data.get("code", 0)
     return EtcdRequestError(str(message), int(code) if str(code).isdigit() else 0, status)
+
+
+def served_prefix(version: Mapping[str, Any]) -> str:
+    """The gateway path prefix the answering member serves, from its ``/version`` reply.
+
+    The member's own ``etcdserver`` version decides the paths it serves. ``etcdcluster`` does not: it reads
+    ``3.0.0`` until the leader settles the cluster version, seconds after a cluster starts or a member
+    restarts, and a store opened then took ``/v3alpha``, which etcd 3.4+ answers with 404 on every call.
+    """
+    return api_prefix(str(version.get("etcdserver") or version.get("etcdcluster") or "3.4.0"))
 
 
 def api_prefix(version: str) -> str:

@@ -22,7 +22,9 @@ still prunes the rest (``LIST_LUA``).
 and directory, given the key's own ttl in the key's script (``HASH_ENTRIES``), so the server expires the
 entry with the key and drops the hash with its last field; nothing is pruned or re-timed, and a
 listing pages by ``HSCAN`` cursor. Every script is built from one block of entry functions per type
-(``ENTRIES``), so both types share the scripts' logic.
+(``ENTRIES``), so both types share the scripts' logic; scripts of one key (a lone ``set``, a one-key touch,
+``cas``, ``delete_if``) use the type's one-key block (``ONE_KEY_ENTRIES``), which for a hash writes each field at
+once instead of gathering them.
 
 One server indexes every directory; its scripts (below) name the index keys themselves.
 

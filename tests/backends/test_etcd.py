@@ -17,7 +17,7 @@ from servers.ladder import Endpoint
 from servers.process import ServerProcess
 from sessionkv import ConfigurationError, open_store
 from sessionkv_etcd import wire
-from sessionkv_etcd.gateway import api_prefix
+from sessionkv_etcd.gateway import api_prefix, served_prefix
 from sessionkv_etcd.leases import LATENESS, Lease, lease_seconds
 from sessionkv_etcd.store import EtcdStore
 
@@ -72,7 +72,15 @@ def test_bad_urls_and_options_rejected(url: str, overrides: dict[str, Any], matc
         EtcdStore(url, **overrides)
 
 
-def test_api_prefix_follows_cluster_version() -> None:
+def test_the_prefix_is_the_answering_members_not_the_clusters() -> None:
+    """Until the leader settles it, a new or restarted cluster reports version 3.0.0: its members serve /v3."""
+    assert served_prefix({"etcdserver": "3.4.23", "etcdcluster": "3.0.0"}) == "/v3"
+    assert served_prefix({"etcdserver": "3.3.27", "etcdcluster": "3.3.0"}) == "/v3beta"
+    assert served_prefix({"etcdcluster": "3.5.0"}) == "/v3"
+    assert served_prefix({}) == "/v3"
+
+
+def test_api_prefix_follows_server_version() -> None:
     assert [api_prefix(v) for v in ("3.5.0", "3.4.0", "3.3.0", "3.2.0", "junk")] == [
         "/v3",
         "/v3",
