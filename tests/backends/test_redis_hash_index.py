@@ -198,3 +198,28 @@ async def test_a_namespace_indexed_the_other_way_is_refused_at_start(redis_hash_
         await other.set("d/k", b"v", 30)
         with pytest.raises(StoreError, match="indexed with index_type=sorted_set by other stores"):
             await RedisStore(redis_hash_server.url, namespace=other.namespace).start()
+
+
+async def test_a_cluster_files_a_tagged_key_with_its_expiry_alone_and_in_batches(
+    redis_hash_cluster: RedisEndpoint,
+) -> None:
+    """On a cluster the hash-tagged directory's index shares the key's slot: a lone set (the one-key script), a
+    batch and a touch file the field with its key's expiry, and a delete removes it."""
+    async with RedisStore(redis_hash_cluster.url, namespace=unique_namespace()) as store:
+        assert store.index_type == "hash" and isinstance(store.client, aioredis.RedisCluster)
+        client = store.client
+        index = INDEX_PREFIX + store.namespace + "s/{c1}/"
+
+        async def expiries(key: str) -> tuple[int, int]:
+            field = (await client.execute_command("HPEXPIRETIME", index, "FIELDS", 1, key))[0]
+            return int(await client.execute_command("PEXPIRETIME", store.namespace + key)), int(field)
+
+        await store.set("s/{c1}/lone", b"1", 30)
+        await store.mset([("s/{c1}/a", b"2", 40), ("s/{c1}/b", b"3", 50)])
+        assert await store.touch(["s/{c1}/a"], 60) == []
+        for key in ("s/{c1}/lone", "s/{c1}/a", "s/{c1}/b"):
+            key_expiry, field_expiry = await expiries(key)
+            assert key_expiry == field_expiry > 0, key
+        assert sorted(await store.keys("s/{c1}/")) == ["s/{c1}/a", "s/{c1}/b", "s/{c1}/lone"]
+        await store.delete(["s/{c1}/lone"])
+        assert await client.hexists(index, "s/{c1}/lone") == 0
