@@ -133,7 +133,7 @@ async def test_health_reports_store_failure_and_stale_maintenance(served: Served
 
     served.store.failing = False
     await eventually(true_when(lambda: not served.node.is_stale()))
-    assert (await served.client.get("/health")).status_code == 200
+    await eventually(healthy)  # the probe of a loaded server may need another cycle (a CI run got one more 503)
 
 
 async def test_health_without_a_node_checks_the_store_only(open_shared: OpenStore) -> None:
