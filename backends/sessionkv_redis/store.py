@@ -323,7 +323,7 @@ class RedisStore(SessionKVStore):
     async def _set_alone(self, item: SetItem) -> bool | Failed:
         """A lone ``set`` (its coalescer was idle): the one-key script, sent at once."""
         key, value, px, only_if_exists = item
-        args = [self._index_prefix, "1" if only_if_exists else "0", value, px, key]
+        args = set_args(self._index_prefix, only_if_exists, [(key, value, px)])
         try:
             done = await self._script("set", self._lua.set_one, [self.namespace + key], args)
         except StoreError as exc:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from servers.footprint import postgres_counts
 from servers.ladder import Endpoint
-from sessionkv import ConfigurationError, StoreNotStartedError, StoreURL, open_store
+from sessionkv import ConfigurationError, StoreNotStartedError, open_store
 from sessionkv_postgres.config import PostgresConfig
 from sessionkv_postgres.keyspace import escape, prefix_end, unescape
 from sessionkv_postgres.schema import ddl
@@ -294,7 +294,7 @@ async def test_a_sweep_statement_deletes_one_batch_under_a_generic_plan_and_stal
     prepared five times. ``key IN (locking subquery)`` then ran the subquery again for every row: one statement
     deleted all 3,400 expired rows, not a batch of 1,000, and took time quadratic in the table (a CI soak's
     sweeps never finished). Counted here in statements: 1,000 + 1,000 + 1,000 + 400."""
-    admin = await asyncpg.connect(PostgresConfig.from_url(StoreURL.parse(postgres_server.url), {}).dsn)
+    admin = await raw(postgres_server)
     database = f"generic_{uuid.uuid4().hex[:8]}"
     try:
         await admin.execute(f"CREATE DATABASE {database}")

@@ -178,15 +178,22 @@ async def memory_counts(url: str, namespace: str) -> Counts:
     return {"total": entries + directories, "entries": entries, "directories": directories}
 
 
-async def postgres_counts(url: str, namespace: str) -> Counts:
-    """Rows of ``namespace`` in sessionkv's table, expired ones included (``total``), and the table's ``rows``."""
+async def postgres_connection(url: str) -> Any:
+    """An asyncpg connection to the database of a ``postgresql://`` store URL (its password passed apart)."""
     import asyncpg
 
     from sessionkv_postgres.config import PostgresConfig
 
-    parsed = StoreURL.parse(url)
-    config = PostgresConfig.from_url(parsed, {})  # the table; ``namespace`` may be a prefix of several
-    conn = await asyncpg.connect(config.dsn, password=config.password)
+    config = PostgresConfig.from_url(StoreURL.parse(url), {})
+    return await asyncpg.connect(config.dsn, password=config.password)
+
+
+async def postgres_counts(url: str, namespace: str) -> Counts:
+    """Rows of ``namespace`` in sessionkv's table, expired ones included (``total``), and the table's ``rows``."""
+    from sessionkv_postgres.config import PostgresConfig
+
+    config = PostgresConfig.from_url(StoreURL.parse(url), {})  # the table; ``namespace`` may be a prefix of several
+    conn = await postgres_connection(url)
     try:
         table = config.qualified_table
         if await conn.fetchval("SELECT to_regclass($1)", table) is None:  # no table yet: no rows

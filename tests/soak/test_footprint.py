@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from servers.footprint import LIVE_KEYS, Counts, churn_items, footprint, live_items
-from sessionkv import SessionKVStore, SessionRegistry, StoreURL, open_store, tiered
+from servers.footprint import LIVE_KEYS, Counts, churn_items, footprint, live_items, postgres_connection
+from sessionkv import SessionKVStore, SessionRegistry, open_store, tiered
 from sessionkv.registry.keys import call_prefix
 
 #: Short-lived keys per churn test (every tenth adds one in ``hot/``), written in batches of ``BATCH``.
@@ -113,12 +113,7 @@ async def footprints(urls: list[str], namespace: str) -> list[Counts]:
 
 async def server_sessions(url: str) -> list[dict[str, object]]:
     """A PostgreSQL server's other sessions (state, wait, what blocks them, query), for a failure message."""
-    import asyncpg
-
-    from sessionkv_postgres.config import PostgresConfig
-
-    config = PostgresConfig.from_url(StoreURL.parse(url), {})
-    conn = await asyncpg.connect(config.dsn, password=config.password)
+    conn = await postgres_connection(url)
     try:
         rows = await conn.fetch(
             "SELECT pid, application_name, state, wait_event_type, wait_event, pg_blocking_pids(pid) AS blocked_by,"
