@@ -231,6 +231,13 @@ async def test_the_registry_re_registers_within_one_heartbeat_after_a_failover(s
     async with SessionRegistry(open_store(url), node_id="node-a") as registry, open_store(url) as observer:
         for n in range(20):
             await bounded(registry.register("call-1", f"s{n}"))
+        primary = group.current_primary()
+        assert primary is not None
+        before = aioredis.Redis(host=primary[0], port=primary[1])
+        try:  # the replica has the records before the kill (a loaded CI run killed it before any arrived)
+            assert await before.execute_command("WAIT", 1, 5000) == 1
+        finally:
+            await before.aclose()
         group.kill_primary()
         loop = asyncio.get_running_loop()
         killed_at = loop.time()
