@@ -263,6 +263,7 @@ class RedisStore(SessionKVStore):
         pipelining, self._pipelining = self._pipelining, None
         if pipelining is not None:
             await pipelining.drain()
+            await pipelining.release()
         client, self._client = self._client, None
         self._scripts = {}  # scripts are bound to the client
         if client is not None and self.owns_client:

@@ -302,3 +302,68 @@ async def test_a_stalled_server_fails_a_pipeline_after_one_timeout_and_drops_its
         await asyncio.sleep(0.7)  # the pause is over; the paused replies arrive on dropped connections only
         for _ in range(3):
             assert await asyncio.gather(*(store.get(key) for key in keys)) == [key.encode() for key in keys]
+
+
+class Checkouts:
+    """Counts the connections a redis-py pool hands out and gets back (its public methods, wrapped)."""
+
+    def __init__(self, pool: Any) -> None:
+        self.out = self.back = 0
+        get, release = pool.get_connection, pool.release
+
+        async def counted_get(*args: Any, **kwargs: Any) -> Any:
+            self.out += 1
+            return await get(*args, **kwargs)
+
+        async def counted_release(connection: Any) -> None:
+            self.back += 1
+            await release(connection)
+
+        pool.get_connection, pool.release = counted_get, counted_release
+
+
+async def test_calls_one_after_another_reuse_one_kept_connection(redis_server: RedisEndpoint) -> None:
+    async with RedisStore(redis_server.url, namespace=f"pl-{uuid.uuid4().hex[:12]}:") as store:
+        checkouts = Checkouts(store.client.connection_pool)
+        for i in range(20):
+            await store.set(f"one/{i}", b"v", 10)
+            assert await store.get(f"one/{i}") == b"v"
+        # the first call's connection stays with the store: 40 calls, at most one checkout, none handed back
+        assert checkouts.out <= 1
+        assert checkouts.back == 0
+
+
+async def test_a_kept_connection_the_server_closed_is_replaced_before_use(redis_server: RedisEndpoint) -> None:
+    name = f"kept-{uuid.uuid4().hex[:8]}"
+    url = f"{redis_server.url}?retries=0&client_name={name}"  # no retry: only the check before use can save the call
+    async with (
+        RedisStore(url, namespace=f"pl-{uuid.uuid4().hex[:12]}:") as store,
+        aioredis.Redis.from_url(redis_server.url) as admin,
+    ):
+        await store.set("k", b"v", 10)
+        clients = [c for c in await admin.client_list() if c["name"] == name]
+        assert clients, "the store's connection is not on the server"
+        for client in clients:
+            await admin.client_kill_filter(_id=client["id"])
+        await asyncio.sleep(0.05)  # the close reaches the store's socket
+        assert await store.get("k") == b"v"
+
+
+async def test_closing_the_store_hands_the_kept_connection_back(redis_server: RedisEndpoint) -> None:
+    async with aioredis.Redis.from_url(redis_server.url) as client:
+        checkouts = Checkouts(client.connection_pool)
+        async with RedisStore(client, namespace=f"pl-{uuid.uuid4().hex[:12]}:") as store:
+            await asyncio.gather(*(store.set(f"back/{i}", b"v", 10) for i in range(TASKS)))
+            await store.get("back/0")
+            assert checkouts.out > checkouts.back  # one kept while the store is open
+        assert checkouts.out == checkouts.back  # the borrowed client's pool has every connection back
+        assert await client.get(f"{store.namespace}back/0") is not None  # and the client still works
+
+
+async def test_a_bounded_pool_sees_every_checkout(redis_server: RedisEndpoint) -> None:
+    url = f"{redis_server.url}?max_connections=2"  # a blocking pool: its limit must count every connection in use
+    async with RedisStore(url, namespace=f"pl-{uuid.uuid4().hex[:12]}:") as store:
+        checkouts = Checkouts(store.client.connection_pool)
+        for i in range(10):
+            await store.get(f"bounded/{i}")
+        assert checkouts.out == checkouts.back == 10
