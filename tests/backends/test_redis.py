@@ -122,7 +122,8 @@ async def test_tiny_ttls_round_up_to_one_millisecond_not_zero(store: RedisStore,
 async def warm_up(store: RedisStore) -> None:
     """Open the pooled connection and load every script once, so later calls show their steady cost."""
     await store.mset([("warm-up", b"v", 1)])
-    await store.touch(["warm-up"], 1)
+    await store.touch(["warm-up"], 1)  # the one-key script
+    await store.touch(["warm-up", "warm-up/2"], 1)  # the batch script
     await store.set("warm-up", b"v", 1, only_if_exists=True)
     await store.keys("warm-up")
     await store.delete(["warm-up"])
@@ -243,6 +244,30 @@ async def test_listing_a_directory_reads_only_its_entries(store: RedisStore, raw
     assert len(await store.keys("s/")) == 3006
     await store.delete(await store.keys(""))
     assert [k for k in await raw.keys("*") if store.namespace.encode() in k] == []  # index entries gone too
+
+
+async def test_a_lone_set_prunes_its_directories_and_keeps_their_expiry_exact(
+    store: RedisStore, raw: aioredis.Redis
+) -> None:
+    """The one-key script settles each directory it writes: expired members go, and the index set expires with
+    its latest member, a lowered one too (so it never outlives its keys)."""
+    await warm_up(store)
+    index = ("\x00sessionkv-dir\x00" + store.namespace + "d/").encode()
+    await store.mset([(f"d/gone-{i}", b"v", 0.1) for i in range(5)] + [("d/new", b"v", 20)])
+    await store.set("d/live", b"v", 30)
+    await asyncio.sleep(0.3)  # the five expire; their members stay until something prunes them
+    assert await raw.zcard(index) == 7
+    await store.set("d/live", b"v", 30)  # a re-set, as a heartbeat does
+    assert await raw.zcard(index) == 2
+
+    async def expiry_is_the_deadline_of(key: str) -> None:
+        assert await raw.pexpiretime(index) == await raw.pexpiretime(store.namespace + key)
+
+    await expiry_is_the_deadline_of("d/live")  # 30 s, the latest
+    await store.set("d/live", b"v", 5)  # the latest member lowered: the set's expiry follows
+    await expiry_is_the_deadline_of("d/new")
+    await store.set("d/new", b"v", 2)
+    await expiry_is_the_deadline_of("d/live")
 
 
 @pytest.mark.parametrize("indexed", [True, False])
