@@ -149,8 +149,13 @@ class Gateway:
             async with session.request(method, url, json=body, headers=headers) as response:
                 try:
                     data = await response.json(content_type=None)
-                except ValueError as exc:
-                    raise EtcdRequestError(f"not JSON: {exc}", 0, response.status) from None
+                except ValueError:  # a proxy's page, or etcd's own "404 page not found" for a path it does not serve
+                    text = (await response.text(errors="replace")).strip()
+                    raise EtcdRequestError(
+                        f"{method} {response.url.path} answered {text[:120]!r}, not JSON",
+                        0,
+                        response.status,
+                    ) from None
                 if response.status >= 400 or not isinstance(data, dict) or "error" in data:
                     raise _error_of(data, response.status)
                 return data

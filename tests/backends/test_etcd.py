@@ -17,7 +17,7 @@ from servers.ladder import Endpoint
 from servers.process import ServerProcess
 from sessionkv import ConfigurationError, open_store
 from sessionkv_etcd import wire
-from sessionkv_etcd.gateway import api_prefix, served_prefix
+from sessionkv_etcd.gateway import EtcdRequestError, api_prefix, served_prefix
 from sessionkv_etcd.leases import LATENESS, Lease, lease_seconds
 from sessionkv_etcd.store import EtcdStore
 
@@ -78,6 +78,17 @@ def test_the_prefix_is_the_answering_members_not_the_clusters() -> None:
     assert served_prefix({"etcdserver": "3.3.27", "etcdcluster": "3.3.0"}) == "/v3beta"
     assert served_prefix({"etcdcluster": "3.5.0"}) == "/v3"
     assert served_prefix({}) == "/v3"
+
+
+@pytest.mark.asyncio
+async def test_a_reply_that_is_not_json_names_the_path_and_what_came_back(etcd_server: Endpoint) -> None:
+    """etcd answers a path it does not serve (the /v3alpha a wrong prefix took) with a text 404 page."""
+    async with EtcdStore(etcd_server.url, namespace=namespace()) as store:
+        with pytest.raises(EtcdRequestError) as info:
+            await store._gateway.request("POST", "/v3alpha/kv/range", {"key": ""})
+    message = str(info.value)
+    assert "POST /v3alpha/kv/range answered '404 page not found', not JSON" in message, message
+    assert "HTTP 404" in message
 
 
 def test_api_prefix_follows_server_version() -> None:
