@@ -3,7 +3,8 @@
 A table written by an older sessionkv (layout 1: one partition per top-level directory, so every session
 record of a namespace shared one partition key) has no such item: this sessionkv would not find its per-call
 items, so ``start()`` refuses it in one line until ``python -m sessionkv_dynamodb.migrate`` moved them.
-One consistent GetItem per start; an empty table costs one Scan of one item and one conditional PutItem more.
+One consistent GetItem per start; an empty table costs one Scan of one item and one conditional PutItem more,
+and a table found holding items without a marker one GetItem more (another store may have marked it meanwhile).
 """
 
 from __future__ import annotations
@@ -57,6 +58,13 @@ async def check_layout(client: Any, table: str, where: str, *, new_table: bool =
             if not await _mark_unless_named(client, table):
                 await check_layout(client, table, where)
             return
+        # Items, and no marker when we looked: another store starting beside this one may have marked the table
+        # (the marker is an item too) and written since. A store of this layout marks before it writes, so a
+        # marker absent after the items were seen means they are an older sessionkv's.
+        layout = await read_layout(client, table)
+        if layout == LAYOUT:
+            return
+    if layout is None:
         raise ConfigurationError(
             f"DynamoDB table {table!r} ({where}) holds items of sessionkv's layout 1 (one partition per top-level "
             f"directory): stop its writers and run `python -m sessionkv_dynamodb.migrate dynamodb://{table}` once, "

@@ -163,3 +163,34 @@ async def test_a_table_created_again_is_this_layout_although_older_stores_write_
             assert await late.get("conv/1") == b"early"
         async with DynamoDBStore(dynamodb_table_url, namespace=namespace) as third:
             assert await third.keys("") == ["conv/1"]
+
+
+@pytest.mark.asyncio
+async def test_a_store_starting_beside_another_on_an_unmarked_table_accepts_what_that_one_marked(
+    dynamodb_table_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two stores start on a table nobody has marked yet (the fleet bench's workers on a table the bench made):
+    the second reads no marker, then the first marks the table and writes, then the second finds items. Those
+    are this layout's (found by a CI run of the fleet bench: "holds items of sessionkv's layout 1")."""
+    from sessionkv_dynamodb import layout_marker
+
+    namespace = f"t-{uuid.uuid4().hex[:8]}:"
+    async with DynamoDBStore(dynamodb_table_url, namespace=namespace) as first:  # creates and marks the table
+        await first.client.delete_item(TableName=first.table, Key={PK: {"S": LAYOUT_PK}, SK: {"S": LAYOUT_SK}})
+        real_read = layout_marker.read_layout
+        reads = 0
+
+        async def read_then_the_first_store_marks_and_writes(client: Any, table: str) -> int | None:
+            nonlocal reads
+            reads += 1
+            found = await real_read(client, table)
+            if reads == 1:
+                assert found is None
+                await layout_marker.check_layout(client, table, "the first store")  # marks the empty table
+                await first.set("conv/1", b"first", 60)
+            return found
+
+        monkeypatch.setattr(layout_marker, "read_layout", read_then_the_first_store_marks_and_writes)
+        async with DynamoDBStore(dynamodb_table_url, namespace=namespace) as second:
+            assert await second.get("conv/1") == b"first"
+        assert reads == 3  # its own read, the first store's, and its second look after seeing the items
