@@ -18,7 +18,22 @@ _USER = re.compile(r"[^/?#@\s:]*")
 _SPACE = re.compile(r"\s")
 
 
+#: A query option whose name ends in ``password`` (``sentinel_password``) holds a secret: hidden like the URL's own.
+_QUERY_SECRET = re.compile(r"(password=)[^&#'\"\s)]*", re.IGNORECASE)
+
+
+def secret_option(name: str) -> bool:
+    """True for a query option that holds a secret (its name ends in ``password``): never shown."""
+    return name.lower().endswith("password")
+
+
 def redact(text: str) -> str:
+    """Hide every password in ``text``: that of each ``scheme://user:password@``, and the value of each
+    ``...password=`` query option (``secret_option``). Linear in ``len(text)`` (see ``_redact_userinfo``)."""
+    return _QUERY_SECRET.sub(rf"\1{_REDACTED}", _redact_userinfo(text))
+
+
+def _redact_userinfo(text: str) -> str:
     """Hide the password of every ``scheme://user:password@`` in ``text``.
 
     The password runs to the last ``@`` before white space: one with an unencoded ``/``, ``?`` or ``#`` (which a
@@ -143,7 +158,7 @@ class StoreURL:
         return f"StoreURL({self.render(show_password=False)!r})"
 
     def render(self, *, show_password: bool = False) -> str:
-        """The URL as text; the password appears only when ``show_password`` is true."""
+        """The URL as text; the password (and any ``secret_option``) appears only when ``show_password`` is true."""
         auth = ""
         if self.username is not None or self.password is not None:
             auth = quote(self.username or "", safe="")
@@ -151,7 +166,10 @@ class StoreURL:
                 auth += ":" + (quote(self.password, safe="") if show_password else _REDACTED)
             auth += "@"
         hosts = ",".join(str(h) for h in self.hosts)
-        qs = "&".join(f"{quote(k, safe='')}={quote(v, safe=':')}" for k, v in self.query.items())
+        qs = "&".join(
+            f"{quote(k, safe='')}={_REDACTED if secret_option(k) and not show_password else quote(v, safe=':')}"
+            for k, v in self.query.items()
+        )
         return f"{self.scheme}://{auth}{hosts}{quote(self.path, safe='/')}{'?' + qs if qs else ''}"
 
 

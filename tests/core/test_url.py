@@ -72,6 +72,17 @@ def test_redact_free_text() -> None:
     assert redact("memory://name") == "memory://name"
 
 
+def test_a_query_option_named_password_is_a_secret_too() -> None:
+    url = StoreURL.parse("redis+sentinel://:nodepw@h:26379/svc?sentinel_password=s3ntinel&socket_timeout=2")
+    shown = repr(url) + str(url)
+    assert "s3ntinel" not in shown and "nodepw" not in shown
+    assert str(url) == "redis+sentinel://:***@h:26379/svc?sentinel_password=***&socket_timeout=2"
+    assert url.query["sentinel_password"] == "s3ntinel"  # held, for the backend to use
+    assert url.render(show_password=True).endswith("?sentinel_password=s3ntinel&socket_timeout=2")
+    text = "cannot reach redis+sentinel://h/svc?db=1&sentinel_password=s3ntinel&x=1 ('password=pw2')"
+    assert redact(text) == "cannot reach redis+sentinel://h/svc?db=1&sentinel_password=***&x=1 ('password=***')"
+
+
 def test_open_store_errors_never_show_password() -> None:
     with pytest.raises(ConfigurationError) as info:
         open_store("memory://:topsecret@name")

@@ -1,4 +1,5 @@
-"""A password planted in every credential-bearing URL (redis, rediss, redis+cluster, etcd, etcds, postgresql) never
+"""A password planted in every credential-bearing URL (redis, rediss, redis+cluster, redis+sentinel, etcd, etcds,
+postgresql) never
 shows: not in repr/str, log records at any level, exception messages or their chained causes, CLI output (sessions,
 nodes, check; table and --json) or the HTTP answers of ``sessionkv serve``, whether the server refuses the
 password or is down."""
@@ -24,6 +25,7 @@ from servers.availability import server_unavailable
 from servers.etcd_process import enable_auth
 from servers.postgres_process import PostgresProcess, psql
 from servers.process import ServerProcess, free_port, tcp_exchange
+from servers.redis_sentinel_process import SERVICE, start_lone_sentinel
 from servers.tls import TLSFiles, make_tls_files
 from sessionkv import SessionKVError, StoreURL, open_store
 
@@ -34,7 +36,7 @@ QUICK = {
     "etcd": "timeout=2",
     "postgresql": "connect_timeout=2&command_timeout=2",
 }
-SCHEMES = ["redis", "rediss", "redis+cluster", "etcd", "etcds", "postgresql"]
+SCHEMES = ["redis", "rediss", "redis+cluster", "redis+sentinel", "etcd", "etcds", "postgresql"]
 CLI_COMMANDS = [
     ["sessions"],
     ["sessions", "--json"],
@@ -55,11 +57,13 @@ def tls(tmp_path: Path) -> TLSFiles:
 
 def password_url(scheme: str, port: int, tls: TLSFiles) -> str:
     """A URL of ``scheme`` on 127.0.0.1:``port`` carrying ``SECRET`` (user root for etcd, postgres for PostgreSQL),
-    with short timeouts."""
+    with short timeouts; a ``redis+sentinel`` URL carries it as the data nodes' password and the sentinels'."""
     family = "etcd" if scheme.startswith("etcd") else scheme if scheme == "postgresql" else "redis"
     user = {"etcd": "root", "postgresql": "postgres"}.get(family, "")
     options = QUICK[family] + (f"&ssl_ca_certs={tls.ca}" if scheme in ("rediss", "etcds") else "")
-    path = {"redis": "/0", "rediss": "/0", "postgresql": "/postgres"}.get(scheme, "")
+    if scheme == "redis+sentinel":
+        options += f"&sentinel_password={SECRET}"
+    path = {"redis": "/0", "rediss": "/0", "postgresql": "/postgres", "redis+sentinel": f"/{SERVICE}/0"}.get(scheme, "")
     return f"{scheme}://{user}:{SECRET}@127.0.0.1:{port}{path}?{options}"
 
 
@@ -96,14 +100,20 @@ def refusing_server(
 @pytest.fixture(params=[(s, state) for s in SCHEMES for state in ("refused", "down")], ids="-".join)
 def secret_url(
     request: pytest.FixtureRequest, tls: TLSFiles, redis_process: Start, etcd_process: Start, postgres_process: Start
-) -> str:
+) -> Iterator[str]:
     """A URL with ``SECRET`` for each credential-bearing scheme, on a server that refuses it or on a dead port."""
     scheme, state = request.param
     if state == "down":
-        port = free_port()
+        yield password_url(scheme, free_port(), tls)
+    elif scheme == "redis+sentinel":  # the sentinel refuses the password before any data node is asked
+        sentinel = start_lone_sentinel(f"requirepass {OTHER}", primary_port=redis_process("--requirepass", OTHER).port)
+        try:
+            yield password_url(scheme, sentinel.port, tls)
+        finally:
+            sentinel.cleanup()
     else:
-        port = refusing_server(scheme, tls, redis_process, etcd_process, postgres_process).port
-    return password_url(scheme, port, tls)
+        server = refusing_server(scheme, tls, redis_process, etcd_process, postgres_process)
+        yield password_url(scheme, server.port, tls)
 
 
 def assert_hidden(text: str, where: str) -> None:

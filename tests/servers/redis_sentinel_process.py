@@ -135,6 +135,17 @@ def replica_synced(replica: ServerProcess, password: str | None = None) -> bool:
     return info_field(replica.host, replica.port, b"INFO replication\r\n", b"master_link_status", password) == b"up"
 
 
+def start_lone_sentinel(*conf: str, primary_port: int) -> ServerProcess:
+    """One sentinel watching ``primary_port`` (up or not), with extra config lines ``conf`` (``requirepass X``):
+    enough to refuse a client's password or name an unreachable primary."""
+    if find_binary("redis-server") is None:
+        raise ServerStartError("redis-server not found (apt-get install redis-server)")
+    sentinel = ServerProcess(
+        "sentinel", lambda p, d: sentinel_argv(p, d, primary_port, 1000, 3000, conf), ready=redis_answers
+    )
+    return sentinel.start()
+
+
 def start_sentinel_group(
     *,
     replicas: int = 1,
