@@ -6,7 +6,6 @@ out of every repr and error) and builds the redis-py asyncio client from it.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,8 +93,6 @@ SCHEME_OPTIONS: dict[str, dict[str, Option]] = {
     "redis+cluster": {**COMMON_OPTIONS, **TLS_OPTIONS, **CLUSTER_OPTIONS},
     "redis+sentinel": {**COMMON_OPTIONS, **DB_OPTIONS, **TLS_OPTIONS, **CLUSTER_OPTIONS, **SENTINEL_OPTIONS},
 }
-#: Options whose values are secrets: shown as *** wherever the URL is printed.
-SECRET_OPTIONS = ("sentinel_password",)
 
 
 @dataclass(frozen=True)
@@ -115,8 +112,6 @@ class RedisConfig:
     @classmethod
     def from_url(cls, url: StoreURL, overrides: dict[str, Any]) -> RedisConfig:
         """Check ``url`` and options; raise ``ConfigurationError`` (password never shown) when bad."""
-        secrets = {name: url.query[name] for name in SECRET_OPTIONS if name in url.query}
-        url = dataclasses.replace(url, query={**url.query, **dict.fromkeys(secrets, "***")})  # shown in errors
         scheme = url.scheme
         if scheme not in SCHEME_OPTIONS:
             raise ConfigurationError(f"the redis backend serves {', '.join(SCHEMES)}, not {scheme}://")
@@ -126,7 +121,8 @@ class RedisConfig:
             where = {name: [s for s, opts in SCHEME_OPTIONS.items() if name in opts] for name in misplaced}
             hints = "; ".join(f"{n} applies only to {', '.join(s + '://' for s in where[n])}" for n in misplaced)
             raise ConfigurationError(f"option(s) not valid for {scheme}:// in {url}: {hints}")
-        opts = resolve_options(spec, {**url.query, **secrets}, overrides, scheme=scheme)
+        # sentinel_password is shown as *** wherever the URL is printed (``StoreURL`` hides any *password option)
+        opts = resolve_options(spec, url.query, overrides, scheme=scheme)
         if "ssl_cert_reqs" in overrides:
             opts["ssl_cert_reqs"] = TLS_OPTIONS["ssl_cert_reqs"].from_text("ssl_cert_reqs", opts["ssl_cert_reqs"])
         cluster = scheme == "redis+cluster"

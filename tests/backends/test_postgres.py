@@ -17,10 +17,9 @@ import pytest_asyncio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from servers.footprint import postgres_counts
+from servers.footprint import postgres_connection, postgres_counts
 from servers.ladder import Endpoint
 from sessionkv import ConfigurationError, StoreNotStartedError, open_store
-from sessionkv_postgres.config import PostgresConfig
 from sessionkv_postgres.keyspace import escape, prefix_end, unescape
 from sessionkv_postgres.schema import ddl
 from sessionkv_postgres.store import PostgresStore
@@ -45,8 +44,8 @@ async def store(postgres_server: Endpoint) -> AsyncIterator[PostgresStore]:
 
 
 async def raw(endpoint: Endpoint) -> asyncpg.Connection:
-    config = PostgresConfig.from_url(PostgresStore(endpoint.url).config.url, {})
-    return await asyncpg.connect(config.dsn, password=config.password)
+    conn: asyncpg.Connection = await postgres_connection(endpoint.url)
+    return conn
 
 
 # -- URLs and options ------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from servers.availability import server_unavailable
 from servers.etcd_process import enable_auth
 from servers.postgres_process import PostgresProcess, psql
 from servers.process import ServerProcess, free_port, tcp_exchange
-from servers.redis_sentinel_process import SERVICE, start_lone_sentinel
+from servers.redis_sentinel_process import SERVICE, start_sentinel
 from servers.tls import TLSFiles, make_tls_files
 from sessionkv import SessionKVError, StoreURL, open_store
 
@@ -106,7 +106,7 @@ def secret_url(
     if state == "down":
         yield password_url(scheme, free_port(), tls)
     elif scheme == "redis+sentinel":  # the sentinel refuses the password before any data node is asked
-        sentinel = start_lone_sentinel(f"requirepass {OTHER}", primary_port=redis_process("--requirepass", OTHER).port)
+        sentinel = start_sentinel(f"requirepass {OTHER}", primary_port=redis_process("--requirepass", OTHER).port)
         try:
             yield password_url(scheme, sentinel.port, tls)
         finally:

@@ -135,13 +135,17 @@ def replica_synced(replica: ServerProcess, password: str | None = None) -> bool:
     return info_field(replica.host, replica.port, b"INFO replication\r\n", b"master_link_status", password) == b"up"
 
 
-def start_lone_sentinel(*conf: str, primary_port: int) -> ServerProcess:
-    """One sentinel watching ``primary_port`` (up or not), with extra config lines ``conf`` (``requirepass X``):
-    enough to refuse a client's password or name an unreachable primary."""
+def start_sentinel(
+    *conf: str, primary_port: int, down_after_ms: int = 1000, failover_timeout_ms: int = 3000
+) -> ServerProcess:
+    """One sentinel watching ``primary_port`` (up or not), with extra config lines ``conf`` (``requirepass X``).
+    Alone it is enough to refuse a client's password or name an unreachable primary; a group starts three."""
     if find_binary("redis-server") is None:
         raise ServerStartError("redis-server not found (apt-get install redis-server)")
     sentinel = ServerProcess(
-        "sentinel", lambda p, d: sentinel_argv(p, d, primary_port, 1000, 3000, conf), ready=redis_answers
+        "sentinel",
+        lambda p, d: sentinel_argv(p, d, primary_port, down_after_ms, failover_timeout_ms, conf),
+        ready=redis_answers,
     )
     return sentinel.start()
 
@@ -177,12 +181,13 @@ def start_sentinel_group(
             replica_nodes.append(replica)
         sentinel_nodes = []
         for _ in range(sentinels):
-            sentinel = ServerProcess(
-                "sentinel",
-                lambda p, d: sentinel_argv(p, d, primary.port, down_after_ms, failover_timeout_ms, sentinel_conf),
-                ready=redis_answers,
+            sentinel = start_sentinel(
+                *sentinel_conf,
+                primary_port=primary.port,
+                down_after_ms=down_after_ms,
+                failover_timeout_ms=failover_timeout_ms,
             )
-            started.append(sentinel.start())
+            started.append(sentinel)
             sentinel_nodes.append(sentinel)
         deadline = time.monotonic() + timeout
         while not (
