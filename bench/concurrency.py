@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from .ratio import Profile, Ratio, _quantile, fmt_ratio
+from .ratio import Profile, Ratio, fmt_ratio, quantile
 from .report import Bar, Report, Table
 
 #: One call of task ``i`` (its index: tasks use keys of their own).
@@ -158,7 +158,7 @@ def throughput_row(report: Report, table: Table, group: str, operation: str, bas
             fmt_rate(result.ours_rate),
             fmt_rate(result.bare_rate),
             f"**{fmt_ratio(result.ratio)}**",
-            f"{fmt_ratio(_quantile(ratios, 0.25))}-{fmt_ratio(_quantile(ratios, 0.75))}",
+            f"{fmt_ratio(quantile(ratios, 0.25))}-{fmt_ratio(quantile(ratios, 0.75))}",
             f"{fmt_ratio(min(ratios))}-{fmt_ratio(max(ratios))}",
         ]
     )

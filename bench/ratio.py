@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 Call = Callable[[], Awaitable[object]]
@@ -49,11 +49,11 @@ class Ratio:
 
     @property
     def p25(self) -> float:
-        return _quantile(self.ratios, 0.25)
+        return quantile(self.ratios, 0.25)
 
     @property
     def p75(self) -> float:
-        return _quantile(self.ratios, 0.75)
+        return quantile(self.ratios, 0.75)
 
     @property
     def low(self) -> float:
@@ -68,7 +68,7 @@ class Ratio:
         return f"{fmt_ratio(self.p25)}-{fmt_ratio(self.p75)}"
 
 
-def _quantile(values: tuple[float, ...], q: float) -> float:
+def quantile(values: Sequence[float], q: float) -> float:
     """Linear-interpolated quantile (``q`` in [0, 1]) of a non-empty sample."""
     ordered = sorted(values)
     position = q * (len(ordered) - 1)

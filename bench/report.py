@@ -12,7 +12,8 @@ from importlib import metadata
 
 from sessionkv import batch_check
 
-from .ratio import Ratio, fmt_ratio, fmt_seconds
+from .latency import Latencies
+from .ratio import Ratio, fmt_ratio, fmt_seconds, quantile
 
 PACKAGES = (
     "sessionkv",
@@ -27,6 +28,17 @@ PACKAGES = (
     "asyncpg",
     "matplotlib",
 )
+LATENCY_COLUMNS = [
+    "operation",
+    "baseline",
+    "ours/baseline, median call",
+    "rounds p25-p75",
+    "rounds min-max",
+    "p90",
+    "p99",
+    "ours median call",
+    "baseline median call",
+]
 RATIO_COLUMNS = ["operation", "baseline", "ours/baseline", "p25-p75", "min-max", "ours per call", "baseline per call"]
 
 
@@ -91,6 +103,23 @@ class Report:
         )
         self.bars.append(Bar(group, f"{operation} vs {baseline}", ratio))
 
+    def latency_row(self, table: Table, operation: str, baseline: str, latencies: Latencies) -> None:
+        """Add a row of ``LATENCY_COLUMNS`` (one call on an idle client, ``latency.isolated``) to ``table``."""
+        rounds = latencies.rounds
+        table.rows.append(
+            [
+                operation,
+                baseline,
+                f"**{fmt_ratio(latencies.median)}**",
+                f"{fmt_ratio(quantile(rounds, 0.25))}-{fmt_ratio(quantile(rounds, 0.75))}",
+                f"{fmt_ratio(min(rounds))}-{fmt_ratio(max(rounds))}",
+                fmt_ratio(latencies.tail(0.9)),
+                fmt_ratio(latencies.tail(0.99)),
+                fmt_seconds(latencies.call(latencies.subject)),
+                fmt_seconds(latencies.call(latencies.baseline)),
+            ]
+        )
+
 
 def gap_row(operation: str, baseline: str, reason: str, width: int = len(RATIO_COLUMNS)) -> list[str]:
     """A row that says clearly why there is no number (never a made-up one)."""
@@ -152,7 +181,8 @@ INTRO = """\
 Every figure is a time ratio **ours / baseline** measured in the same run (< 1: ours is faster).
 Each comparison runs adjacent blocks of calls, alternating which side goes first; the figure is the
 median of the per-pair ratios, with the interquartile range (p25-p75) and the extremes. "per call"
-is the best block's time divided by its calls. A row with "—" was not measured, and says why."""
+is the best block's time divided by its calls. A row with "—" was not measured, and says why.
+Tables of one call on an idle store time each call on its own instead; their notes say how."""
 
 
 def render(report: Report, command: str, elapsed: float) -> str:

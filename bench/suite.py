@@ -6,9 +6,10 @@ import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from .latency import isolated
 from .operations import KV, Operation, matrix
 from .ratio import Profile, compare
-from .report import RATIO_COLUMNS, Report, Table, gap_row
+from .report import LATENCY_COLUMNS, RATIO_COLUMNS, Report, Table, gap_row
 from .servers import Servers
 
 
@@ -48,6 +49,20 @@ async def compare_matrix(
         await op.prepare(baseline)
         ratio = await compare(op.call(ours), op.call(baseline), context.profile)
         context.report.ratio_row(table, group, op.label, baseline_name, ratio)
+
+
+def latency_table(title: str, *notes: str) -> Table:
+    """An empty table with the one-call latency columns (``latency.isolated``)."""
+    return Table(title, list(LATENCY_COLUMNS), notes=list(notes))
+
+
+async def compare_one_calls(context: Context, table: Table, ours: KV, baseline: KV, baseline_name: str) -> None:
+    """A ``get`` row and a ``set`` row: one call at a time on an idle client, ``ours`` against ``baseline``."""
+    for op in (Operation("get"), Operation("set")):
+        await op.prepare(ours)
+        await op.prepare(baseline)
+        latencies = await isolated(op.call(ours), op.call(baseline), context.profile)
+        context.report.latency_row(table, op.label, baseline_name, latencies)
 
 
 async def guarded(context: Context, name: str, table: Table, action: Callable[[], Awaitable[None]]) -> None:

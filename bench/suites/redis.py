@@ -20,7 +20,7 @@ from ..contention import add_counter
 from ..operations import ALL, PublishedKV
 from ..peers import aiocache_redis
 from ..published import PublishedRedisStore
-from ..suite import Context, compare_matrix, guarded, ratio_table
+from ..suite import Context, compare_matrix, compare_one_calls, guarded, latency_table, ratio_table
 
 
 class BareRedis:
@@ -64,7 +64,13 @@ async def run(context: Context) -> None:
         "The published store is its algorithm written out in bench/published.py (vision-agents pulls in WebRTC and",
         "ML packages). aiocache's expire takes one key: no shared batch expire.",
     )
-    context.report.tables += [bare_table, peer_table]
+    one_call_table = latency_table(
+        "Redis: one call on an idle store, RedisStore vs bare redis.asyncio (each call timed on its own)",
+        "Each call follows 1 ms idle and the two sides alternate call by call (bench/latency.py); a round is 100",
+        "calls a side, its figure the ratio of median calls. p90 and p99 compare those quantiles over every call.",
+        "The tables below time blocks of back-to-back calls instead: a stream at one task.",
+    )
+    context.report.tables += [one_call_table, bare_table, peer_table]
     url = context.servers.redis()
     where = urlsplit(url)
     host, port = where.hostname or "127.0.0.1", where.port or 6379
@@ -73,6 +79,7 @@ async def run(context: Context) -> None:
         async with RedisStore(url, namespace="bench-ours:") as store, aioredis.Redis.from_url(url) as client:
             ours, bare = PublishedKV(store), BareRedis(client, "bench-bare:")
             await compare_matrix(context, bare_table, "Redis: ours vs bare redis.asyncio", ours, bare, "redis.asyncio")
+            await compare_one_calls(context, one_call_table, ours, bare, "redis.asyncio (redis-server)")
 
     async def against_peers() -> None:
         async with RedisStore(url, namespace="bench-ours:") as store, aioredis.Redis.from_url(url) as client:
@@ -104,6 +111,13 @@ async def run(context: Context) -> None:
                     group = f"Redis index_type={index_type}: ours vs bare redis.asyncio"
                     baseline = f"redis.asyncio (ours: {index_type})"
                     await compare_matrix(context, index_table, group, PublishedKV(store), bare, baseline)
+                    await compare_one_calls(
+                        context,
+                        one_call_table,
+                        PublishedKV(store),
+                        bare,
+                        f"redis.asyncio (field-expiry server, ours: {index_type})",
+                    )
 
     await guarded(context, "redis", bare_table, against_bare)
     await guarded(context, "redis index types", index_table, index_types)

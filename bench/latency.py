@@ -1,0 +1,83 @@
+"""One call on an idle client: the latency of each call, ours and the baseline's, alternating call by call.
+
+``ratio.compare`` times blocks of back-to-back calls: a stream at one task. A single call in a service
+comes after a pause (its caller did other work), and on a machine whose processors sleep while they
+wait, a stream and a call after a pause cost differently (the Redis notes in ``docs/backends/redis.md``
+show how). Here each call follows an idle ``IDLE`` seconds and is timed on its own; the two sides
+alternate call by call, so both see the same moments of the machine. A round is ``calls`` calls per
+side; its figure is the ratio of the two sides' median call, and the rounds give the spread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import statistics
+import time
+from dataclasses import dataclass
+
+from .ratio import Call, Profile, quantile
+
+#: Seconds each call waits, idle, before it is sent (the event loop sleeps: nothing else runs).
+IDLE = 0.001
+#: Calls per side in one round, by profile: full, quick, smoke.
+ROUND_CALLS = {"full": 100, "quick": 40, "smoke": 3}
+
+
+@dataclass(frozen=True)
+class Latencies:
+    """Every timed call of both sides (seconds) and each round's ratio of median calls, subject/baseline."""
+
+    subject: tuple[float, ...]
+    baseline: tuple[float, ...]
+    rounds: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        """The median round's ratio of median calls: the figure."""
+        return statistics.median(self.rounds)
+
+    def tail(self, q: float) -> float:
+        """Ratio of the two sides' ``q`` quantiles over every call (``0.99``: p99 against p99)."""
+        return quantile(self.subject, q) / quantile(self.baseline, q)
+
+    def call(self, side: tuple[float, ...]) -> float:
+        """Median seconds of one call of ``side``."""
+        return statistics.median(side)
+
+
+def round_calls(profile: Profile) -> int:
+    """Calls per side in one round for ``profile``."""
+    return ROUND_CALLS["smoke" if profile.smoke else "quick" if profile.quick else "full"]
+
+
+async def isolated(subject: Call, baseline: Call, profile: Profile) -> Latencies:
+    """Time ``subject`` and ``baseline`` call by call, each after ``IDLE`` seconds idle (module docstring).
+
+    ``profile.pairs`` rounds (one in a smoke run); which side goes first alternates from call to call. Python's
+    garbage collector is off while a round runs (collected before it), as in ``ratio.timed``.
+    """
+    await subject()
+    await baseline()
+    subject_s: list[float] = []
+    baseline_s: list[float] = []
+    rounds: list[float] = []
+    calls = round_calls(profile)
+    for _ in range(1 if profile.smoke else profile.pairs):
+        ours: list[float] = []
+        theirs: list[float] = []
+        gc.collect()
+        gc.disable()
+        try:
+            for i in range(2 * calls):
+                call, times = (subject, ours) if (i % 4 in (0, 3)) else (baseline, theirs)
+                await asyncio.sleep(IDLE)
+                start = time.perf_counter()
+                await call()
+                times.append(time.perf_counter() - start)
+        finally:
+            gc.enable()
+        rounds.append(statistics.median(ours) / statistics.median(theirs))
+        subject_s += ours
+        baseline_s += theirs
+    return Latencies(tuple(subject_s), tuple(baseline_s), tuple(rounds))
