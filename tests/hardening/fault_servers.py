@@ -21,8 +21,8 @@ from servers.dynamodb_process import moto_installed, start_moto, table_url, use_
 from servers.etcd_process import start_etcd
 from servers.memcached_process import memcached_url, start_memcached
 from servers.postgres_process import PostgresProcess, postgres_bin_dir, postgres_url, psql, start_postgres
-from servers.process import ServerProcess, ServerStartError, find_binary
-from servers.redis_process import start_redis, start_redis_cluster
+from servers.process import ServerProcess, ServerStartError, find_binary, wait_for_cluster
+from servers.redis_process import cluster_ok, start_redis, start_redis_cluster
 from sessionkv import open_store
 
 #: Timeouts on every fault URL (seconds): short, so an outage shows within a fraction of a second.
@@ -108,6 +108,18 @@ class Faulty:
         if self.backend == "dynamodb":
             async with open_store(self.url):  # create_table=true
                 pass
+
+    async def healed(self, within: float = 60.0) -> None:
+        """Wait until the servers themselves have recovered from the fault (thawed or restarted).
+
+        A Redis Cluster primary out for longer than ``cluster-node-timeout`` is marked failed by the others, which
+        then refuse every command (CLUSTERDOWN) until they clear the flag, seconds after it answers again (3.2 s
+        after a 5 s freeze with the tests' 2 s timeout): this waits for ``cluster_state:ok`` on every node. Other
+        backends have nothing to wait for.
+        """
+        if self.backend == "redis-cluster":
+            what = "redis cluster (cluster_state:ok) after the fault"
+            await asyncio.to_thread(wait_for_cluster, self.processes, cluster_ok, what, within)
 
     def cleanup(self) -> None:
         self.thaw()
