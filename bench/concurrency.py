@@ -17,13 +17,12 @@ the report; every backend's throughput suite (and the Redis one) uses these, not
 from __future__ import annotations
 
 import asyncio
-import gc
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from .ratio import Profile, Ratio, fmt_ratio, quantile
+from .ratio import Profile, Ratio, collector_paused, fmt_ratio, quantile
 from .report import Bar, Report, Table
 
 #: One call of task ``i`` (its index: tasks use keys of their own).
@@ -96,14 +95,10 @@ async def rate(call: TaskCall, tasks: int, calls: int) -> float:
         for _ in range(calls):
             await call(index)
 
-    gc.collect()
-    gc.disable()
-    try:
+    with collector_paused():
         start = time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(tasks)))
         elapsed = time.perf_counter() - start
-    finally:
-        gc.enable()
     return tasks * calls / max(elapsed, 1e-9)
 
 

@@ -4,24 +4,21 @@
 comes after a pause (its caller did other work), and on a machine whose processors sleep while they
 wait, a stream and a call after a pause cost differently (the Redis notes in ``docs/backends/redis.md``
 show how). Here each call follows an idle ``IDLE`` seconds and is timed on its own; the two sides
-alternate call by call, so both see the same moments of the machine. A round is ``calls`` calls per
-side; its figure is the ratio of the two sides' median call, and the rounds give the spread.
+alternate call by call, so both see the same moments of the machine. A round is ``Profile.round_calls``
+calls per side; its figure is the ratio of the two sides' median call, and the rounds give the spread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import statistics
 import time
 from dataclasses import dataclass
 
-from .ratio import Call, Profile, quantile
+from .ratio import Call, Profile, collector_paused, quantile
 
 #: Seconds each call waits, idle, before it is sent (the event loop sleeps: nothing else runs).
 IDLE = 0.001
-#: Calls per side in one round, by profile: full, quick, smoke.
-ROUND_CALLS = {"full": 100, "quick": 40, "smoke": 3}
 
 
 @dataclass(frozen=True)
@@ -41,42 +38,38 @@ class Latencies:
         """Ratio of the two sides' ``q`` quantiles over every call (``0.99``: p99 against p99)."""
         return quantile(self.subject, q) / quantile(self.baseline, q)
 
-    def call(self, side: tuple[float, ...]) -> float:
-        """Median seconds of one call of ``side``."""
-        return statistics.median(side)
+    @property
+    def subject_call(self) -> float:
+        """Median seconds of one subject call."""
+        return statistics.median(self.subject)
 
-
-def round_calls(profile: Profile) -> int:
-    """Calls per side in one round for ``profile``."""
-    return ROUND_CALLS["smoke" if profile.smoke else "quick" if profile.quick else "full"]
+    @property
+    def baseline_call(self) -> float:
+        """Median seconds of one baseline call."""
+        return statistics.median(self.baseline)
 
 
 async def isolated(subject: Call, baseline: Call, profile: Profile) -> Latencies:
     """Time ``subject`` and ``baseline`` call by call, each after ``IDLE`` seconds idle (module docstring).
 
-    ``profile.pairs`` rounds (one in a smoke run); which side goes first alternates from call to call. Python's
-    garbage collector is off while a round runs (collected before it), as in ``ratio.timed``.
+    ``profile.pairs`` rounds of ``profile.round_calls`` calls a side; which side goes first alternates from call
+    to call (S B B S S B ...). Python's garbage collector is off while a round runs, as in ``ratio.timed``.
     """
     await subject()
     await baseline()
     subject_s: list[float] = []
     baseline_s: list[float] = []
     rounds: list[float] = []
-    calls = round_calls(profile)
-    for _ in range(1 if profile.smoke else profile.pairs):
+    for _ in range(profile.pairs):
         ours: list[float] = []
         theirs: list[float] = []
-        gc.collect()
-        gc.disable()
-        try:
-            for i in range(2 * calls):
-                call, times = (subject, ours) if (i % 4 in (0, 3)) else (baseline, theirs)
+        with collector_paused():
+            for i in range(2 * profile.round_calls):
+                call, times = (subject, ours) if i % 4 in (0, 3) else (baseline, theirs)
                 await asyncio.sleep(IDLE)
                 start = time.perf_counter()
                 await call()
                 times.append(time.perf_counter() - start)
-        finally:
-            gc.enable()
         rounds.append(statistics.median(ours) / statistics.median(theirs))
         subject_s += ours
         baseline_s += theirs

@@ -8,10 +8,11 @@ and keeps every per-pair ratio: the median is the figure, the quartiles and extr
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 Call = Callable[[], Awaitable[object]]
@@ -19,19 +20,21 @@ Call = Callable[[], Awaitable[object]]
 
 @dataclass(frozen=True)
 class Profile:
-    """How long to measure: seconds per block, pairs per comparison, whether this is the quick mode (smaller
-    workloads), and whether a smoke run (``--smoke``: every suite once, quick sizes, one pair: CI checks that each
-    benchmark runs; its figures mean nothing)."""
+    """How long to measure: seconds per block, pairs per comparison (and rounds of one-call timing), calls a side
+    per round of one-call timing (``latency.isolated``), whether this is the quick mode (smaller workloads), and
+    whether a smoke run (``--smoke``: every suite once, quick sizes, one pair: CI checks that each benchmark runs;
+    its figures mean nothing)."""
 
     block: float
     pairs: int
+    round_calls: int
     quick: bool
     smoke: bool = False
 
 
-FULL = Profile(block=0.05, pairs=21, quick=False)
-QUICK = Profile(block=0.01, pairs=5, quick=True)
-SMOKE = Profile(block=0.002, pairs=1, quick=True, smoke=True)
+FULL = Profile(block=0.05, pairs=21, round_calls=100, quick=False)
+QUICK = Profile(block=0.01, pairs=5, round_calls=40, quick=True)
+SMOKE = Profile(block=0.002, pairs=1, round_calls=3, quick=True, smoke=True)
 
 
 @dataclass(frozen=True)
@@ -97,17 +100,24 @@ def fmt_seconds(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
-async def timed(call: Call, n: int) -> float:
-    """Seconds taken by ``n`` back-to-back awaits of ``call`` (garbage collected before, not during)."""
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's garbage collector run before, and off during, a timed stretch (its pauses would land at random)."""
     gc.collect()
     gc.disable()
     try:
+        yield
+    finally:
+        gc.enable()
+
+
+async def timed(call: Call, n: int) -> float:
+    """Seconds taken by ``n`` back-to-back awaits of ``call`` (garbage collected before, not during)."""
+    with collector_paused():
         start = time.perf_counter()
         for _ in range(n):
             await call()
         return time.perf_counter() - start
-    finally:
-        gc.enable()
 
 
 async def calibrate(subject: Call, baseline: Call, block: float) -> int:

@@ -115,8 +115,8 @@ class Report:
                 f"{fmt_ratio(min(rounds))}-{fmt_ratio(max(rounds))}",
                 fmt_ratio(latencies.tail(0.9)),
                 fmt_ratio(latencies.tail(0.99)),
-                fmt_seconds(latencies.call(latencies.subject)),
-                fmt_seconds(latencies.call(latencies.baseline)),
+                fmt_seconds(latencies.subject_call),
+                fmt_seconds(latencies.baseline_call),
             ]
         )
 

@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 from sessionkv_redis.store import RedisStore
 
 from ..contention import add_counter
-from ..latency import IDLE, round_calls
+from ..latency import IDLE
 from ..operations import ALL, PublishedKV
 from ..peers import aiocache_redis
 from ..published import PublishedRedisStore
@@ -69,7 +69,7 @@ async def run(context: Context) -> None:
     one_call_table = latency_table(
         "Redis: one call on an idle store, RedisStore vs bare redis.asyncio (each call timed on its own)",
         f"Each call follows {IDLE * 1000:g} ms idle and the two sides alternate call by call (bench/latency.py); a "
-        f"round is {round_calls(context.profile)} calls a side, its figure the ratio of median calls. p90 and p99 "
+        f"round is {context.profile.round_calls} calls a side, its figure the ratio of median calls. p90 and p99 "
         "compare those quantiles over every call.",
         "The tables below time blocks of back-to-back calls instead: a stream at one task.",
     )

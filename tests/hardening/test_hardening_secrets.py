@@ -1,8 +1,7 @@
 """A password planted in every credential-bearing URL (redis, rediss, redis+cluster, redis+sentinel, etcd, etcds,
-postgresql) never
-shows: not in repr/str, log records at any level, exception messages or their chained causes, CLI output (sessions,
-nodes, check; table and --json) or the HTTP answers of ``sessionkv serve``, whether the server refuses the
-password or is down."""
+postgresql) never shows: not in repr/str, log records at any level, exception messages or their chained causes, CLI
+output (sessions, nodes, check; table and --json) or the HTTP answers of ``sessionkv serve``, whether the server
+refuses the password or is down."""
 
 from __future__ import annotations
 
